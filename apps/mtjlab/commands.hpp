@@ -1,0 +1,20 @@
+#pragma once
+// Each subcommand group lives in its own cmd_*.cpp and registers itself on the root app here.
+// Subcommands are thin: parse, call the library, print. Library errors propagate to main().
+#include <CLI/CLI.hpp>
+
+namespace mtjlab::cli {
+
+/// Options every subcommand shares.
+struct GlobalOptions {
+    bool verbose = false;
+    std::string log_level = "warn";
+};
+
+void register_h5(CLI::App& app, const GlobalOptions& global);           // h5 info, recover
+void register_sim(CLI::App& app, const GlobalOptions& global);          // sim ...
+void register_lab(CLI::App& app, const GlobalOptions& global);          // lab serve, scpi, instruments
+void register_analyze(CLI::App& app, const GlobalOptions& global);      // analyze
+void register_ann(CLI::App& app, const GlobalOptions& global);          // ann train|eval|sweep
+
+}  // namespace mtjlab::cli
