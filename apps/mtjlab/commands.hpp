@@ -13,7 +13,8 @@ struct GlobalOptions {
 
 void register_h5(CLI::App& app, const GlobalOptions& global);           // h5 info, recover
 void register_sim(CLI::App& app, const GlobalOptions& global);          // sim ...
-void register_lab(CLI::App& app, const GlobalOptions& global);          // lab serve, scpi, instruments
+void register_instruments(CLI::App& app, const GlobalOptions& global);  // scpi, instruments probe
+void register_lab(CLI::App& app, const GlobalOptions& global);          // lab serve
 void register_analyze(CLI::App& app, const GlobalOptions& global);      // analyze
 void register_ann(CLI::App& app, const GlobalOptions& global);          // ann train|eval|sweep
 

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
 
     cli::register_h5(app, global);
     cli::register_sim(app, global);
+    cli::register_instruments(app, global);
     cli::register_lab(app, global);
     cli::register_analyze(app, global);
     cli::register_ann(app, global);

@@ -1,0 +1,7 @@
+#include "commands.hpp"
+
+namespace mtjlab::cli {
+
+void register_instruments(CLI::App& /*app*/, const GlobalOptions& /*global*/) {}
+
+}  // namespace mtjlab::cli
