@@ -17,5 +17,6 @@ void register_instruments(CLI::App& app, const GlobalOptions& global);  // scpi,
 void register_lab(CLI::App& app, const GlobalOptions& global);          // lab serve
 void register_analyze(CLI::App& app, const GlobalOptions& global);      // analyze
 void register_ann(CLI::App& app, const GlobalOptions& global);          // ann train|eval|sweep
+void register_run(CLI::App& app, const GlobalOptions& global);          // run RECIPE --station ...
 
 }  // namespace mtjlab::cli

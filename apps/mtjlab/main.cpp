@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     cli::register_lab(app, global);
     cli::register_analyze(app, global);
     cli::register_ann(app, global);
+    cli::register_run(app, global);
 
     try {
         app.parse(argc, argv);
