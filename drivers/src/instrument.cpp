@@ -1,0 +1,104 @@
+#include "mtjlab/drivers/instrument.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "mtjlab/core/error.hpp"
+#include "mtjlab/drivers/gaussmeter/gaussmeter.hpp"
+#include "mtjlab/drivers/lockin/lock_in.hpp"
+#include "mtjlab/drivers/magnet/magnet_supply.hpp"
+#include "mtjlab/drivers/pulse_gen/pulse_generator.hpp"
+
+namespace mtjlab::drivers {
+
+Instrument::Instrument(std::shared_ptr<ScpiSession> session) : session_(std::move(session)) {
+    if (!session_) throw InputError("driver constructed without a session");
+}
+
+std::string Instrument::identify() { return session_->identify(); }
+
+void Instrument::remember(std::string setting, double value, std::string unit) {
+    for (auto& s : settings_) {
+        if (s.name == setting) {
+            s.value = value;
+            s.unit = std::move(unit);
+            return;
+        }
+    }
+    settings_.push_back({std::move(setting), value, std::move(unit)});
+}
+
+void check_range(std::string_view instrument, std::string_view model, std::string_view what, double value, double lo,
+                 double hi, std::string_view unit) {
+    if (!std::isfinite(value) || value < lo || value > hi) {
+        throw LimitError(fmt::format("{}: {} {} {} outside [{}, {}] {} ({})", instrument, what, value, unit, lo, hi,
+                                     unit, model));
+    }
+}
+
+Volt PulseGenerator::max_amplitude() const {
+    const auto l = limits();
+    // Into a load of R the source's 50 Ohm forms a divider; the amplitude window is specified into
+    // 50 Ohm and into high-Z, so anything above 50 Ohm is limited as high-Z only when it is open.
+    return load_ ? l.max_amplitude_50ohm : l.max_amplitude_highz;
+}
+
+Volt LockIn::autorange(unsigned max_rounds) {
+    const auto table = limits().sensitivities_v;
+    std::vector<double> sorted(table.begin(), table.end());
+    std::sort(sorted.begin(), sorted.end());
+    Volt fs = sensitivity();
+    for (unsigned round = 0; round < max_rounds; ++round) {
+        const double r = read().r.si();
+        const double ratio = std::abs(r) / fs.si();
+        if (ratio <= 0.9 && (ratio >= 0.1 || fs.si() <= sorted.front())) return fs;
+        if (ratio > 0.9 && fs.si() >= sorted.back()) return fs;  // overloaded on the largest scale: nothing better
+        // Overload: go up by a factor of ~10 (the reading is clipped); otherwise the smallest scale above R/0.9.
+        const double wanted = ratio > 0.9 ? fs.si() * 10.0 : std::abs(r) / 0.9;
+        const auto it = std::lower_bound(sorted.begin(), sorted.end(), wanted * (1 - 1e-9));
+        const double next = it == sorted.end() ? sorted.back() : *it;
+        if (next == fs.si()) return fs;
+        set_sensitivity(Volt(next));
+        fs = Volt(next);
+    }
+    return fs;
+}
+
+void real_sleep(Second dt) {
+    if (dt.si() > 0) std::this_thread::sleep_for(std::chrono::duration<double>(dt.si()));
+}
+
+void MagnetSupply::set_current_limit(Ampere max_abs) {
+    check_range(name(), model(), "current limit", max_abs.si(), 0.0, limits().max_current.si(), "A");
+    user_limit_ = max_abs;
+}
+
+Ampere MagnetSupply::current_limit() const {
+    const auto model_max = limits().max_current;
+    return user_limit_ ? std::min(*user_limit_, model_max) : model_max;
+}
+
+void MagnetSupply::ramp_to(Ampere target, double rate_a_per_s, Ampere max_step, const Sleeper& sleep) {
+    const double lim = current_limit().si();
+    check_range(name(), model(), "ramp target", target.si(), -lim, lim, "A");
+    check_range(name(), model(), "ramp rate", rate_a_per_s, 1e-9, 1e6, "A/s");
+    check_range(name(), model(), "ramp step", max_step.si(), 1e-9, 2 * lim + 1e-9, "A");
+    const double start = setpoint_.si();
+    const double span = target.si() - start;
+    const auto steps = static_cast<long>(std::ceil(std::abs(span) / max_step.si()));
+    if (steps == 0) {
+        set_current(target);
+        return;
+    }
+    const double step = span / static_cast<double>(steps);
+    const Second dwell(std::abs(step) / rate_a_per_s);
+    for (long k = 1; k <= steps; ++k) {
+        set_current(Ampere(k == steps ? target.si() : start + step * static_cast<double>(k)));
+        if (k < steps && sleep) sleep(dwell);
+    }
+}
+
+}  // namespace mtjlab::drivers

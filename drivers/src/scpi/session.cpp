@@ -1,0 +1,289 @@
+#include "mtjlab/drivers/scpi/session.hpp"
+
+#include <cctype>
+#include <charconv>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "mtjlab/core/error.hpp"
+#include "mtjlab/core/log.hpp"
+
+namespace mtjlab::drivers {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+// Shows a reply in an error message: at most 40 characters, control bytes escaped.
+std::string shown(std::string_view reply) {
+    std::string out;
+    for (char c : reply.substr(0, 40)) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u >= 0x7F) out += fmt::format("\\x{:02X}", u);
+        else out += c;
+    }
+    if (reply.size() > 40) out += "...";
+    return out;
+}
+
+}  // namespace
+
+double parse_double(std::string_view reply) {
+    auto s = trim(reply);
+    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+    double v = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || p != s.data() + s.size())
+        throw ProtocolError(fmt::format("reply '{}' is not a number", shown(reply)));
+    return v;
+}
+
+long long parse_int(std::string_view reply) {
+    auto s = trim(reply);
+    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+    long long v = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || p != s.data() + s.size())
+        throw ProtocolError(fmt::format("reply '{}' is not an integer", shown(reply)));
+    return v;
+}
+
+bool parse_bool(std::string_view reply) {
+    const auto s = trim(reply);
+    if (s == "1" || s == "+1" || s == "ON" || s == "on") return true;
+    if (s == "0" || s == "+0" || s == "OFF" || s == "off") return false;
+    throw ProtocolError(fmt::format("reply '{}' is not a boolean (0/1/ON/OFF)", shown(reply)));
+}
+
+std::vector<double> parse_doubles(std::string_view reply) {
+    std::vector<double> out;
+    std::size_t start = 0;
+    for (;;) {
+        const auto pos = reply.find(',', start);
+        const auto item = reply.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start);
+        try {
+            out.push_back(parse_double(item));
+        } catch (const ProtocolError&) {
+            throw ProtocolError(fmt::format("reply '{}' is not a list of numbers (item {} is '{}')", shown(reply),
+                                            out.size() + 1, shown(item)));
+        }
+        if (pos == std::string_view::npos) return out;
+        start = pos + 1;
+    }
+}
+
+ScpiError parse_scpi_error(std::string_view reply) {
+    const auto s = trim(reply);
+    const auto comma = s.find(',');
+    if (comma == std::string_view::npos)
+        throw ProtocolError(fmt::format("error-queue reply '{}' is not <code>,\"<text>\"", shown(reply)));
+    ScpiError e;
+    try {
+        e.code = static_cast<int>(parse_int(s.substr(0, comma)));
+    } catch (const ProtocolError&) {
+        throw ProtocolError(fmt::format("error-queue reply '{}' does not start with a number", shown(reply)));
+    }
+    auto text = trim(s.substr(comma + 1));
+    if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);
+    e.message = std::string(text);
+    return e;
+}
+
+std::string scpi_number(double value) { return fmt::format("{}", value); }
+
+ScpiSession::ScpiSession(std::unique_ptr<Transport> transport, SessionOptions options)
+    : transport_(std::move(transport)), options_(std::move(options)), log_(log::get(options_.name)) {
+    if (!transport_) throw InputError(options_.name + ": session without a transport");
+    if (options_.termination.read.empty()) throw InputError(options_.name + ": empty read termination");
+}
+
+ScpiSession::~ScpiSession() = default;
+
+std::string ScpiSession::resource() const { return transport_->resource(); }
+
+void ScpiSession::rethrow_with_context(std::string_view command, bool is_query) const {
+    const auto ctx = fmt::format("{} '{}' to {}", is_query ? "asking" : "writing", command, options_.name);
+    try {
+        throw;
+    } catch (const TimeoutError& e) {
+        throw TimeoutError(fmt::format("{}; {}", e.what(), ctx));
+    } catch (const ProtocolError& e) {
+        throw ProtocolError(fmt::format("{}; {}", e.what(), ctx));
+    } catch (const TransportError& e) {
+        throw TransportError(fmt::format("{}; {}", e.what(), ctx));
+    }
+}
+
+void ScpiSession::write_locked(std::string_view command) {
+    if (stale_input_) {
+        transport_->discard_input();
+        stale_input_ = false;
+    }
+    if (log_->should_log(spdlog::level::trace)) log_->trace("-> {}", command);
+    std::string message;
+    message.reserve(command.size() + options_.termination.write.size());
+    message.append(command).append(options_.termination.write);
+    try {
+        transport_->write(message, options_.timeout);
+    } catch (const Error&) {
+        stale_input_ = true;
+        rethrow_with_context(command, false);
+    }
+}
+
+std::string ScpiSession::read_locked(std::string_view command) {
+    try {
+        for (int empty = 0;; ++empty) {
+            std::string reply = transport_->read_line(options_.timeout, options_.max_reply, options_.termination.read);
+            // CR LF: the LF after a CR-terminated reply reads as an empty line; skip it.
+            if (reply.empty() && empty < 2 && options_.termination.read.size() > 1) continue;
+            if (log_->should_log(spdlog::level::trace)) log_->trace("<- {}", shown(reply));
+            return reply;
+        }
+    } catch (const Error&) {
+        stale_input_ = true;
+        rethrow_with_context(command, true);
+    }
+}
+
+std::string ScpiSession::query_locked(std::string_view command) {
+    write_locked(command);
+    return read_locked(command);
+}
+
+void ScpiSession::write(std::string_view command) {
+    std::lock_guard lock(mutex_);
+    write_locked(command);
+}
+
+void ScpiSession::write_checked(std::string_view command) {
+    std::lock_guard lock(mutex_);
+    write_locked(command);
+    if (options_.error_query.empty()) return;
+    const auto errors = drain_locked();
+    if (errors.empty()) return;
+    std::string list;
+    for (const auto& e : errors) {
+        if (!list.empty()) list += "; ";
+        list += fmt::format("{},\"{}\"", e.code, e.message);
+    }
+    throw InstrumentError(fmt::format("instrument error {}; writing '{}' to {}", list, command, options_.name));
+}
+
+std::string ScpiSession::query(std::string_view command) {
+    std::lock_guard lock(mutex_);
+    return query_locked(command);
+}
+
+template <class F>
+static auto parse_or_throw(F&& f, std::string_view reply, std::string_view command, const std::string& name) {
+    try {
+        return f(reply);
+    } catch (const ProtocolError& e) {
+        throw ProtocolError(fmt::format("{}; asking '{}' to {}", e.what(), command, name));
+    }
+}
+
+double ScpiSession::query_double(std::string_view command) {
+    return parse_or_throw(parse_double, query(command), command, options_.name);
+}
+long long ScpiSession::query_int(std::string_view command) {
+    return parse_or_throw(parse_int, query(command), command, options_.name);
+}
+bool ScpiSession::query_bool(std::string_view command) {
+    return parse_or_throw(parse_bool, query(command), command, options_.name);
+}
+std::vector<double> ScpiSession::query_doubles(std::string_view command) {
+    return parse_or_throw(parse_doubles, query(command), command, options_.name);
+}
+
+std::string ScpiSession::query_block(std::string_view command) {
+    std::lock_guard lock(mutex_);
+    write_locked(command);
+    try {
+        const auto head = transport_->read_exact(2, options_.timeout);
+        if (head[0] != '#' || !std::isdigit(static_cast<unsigned char>(head[1])))
+            throw ProtocolError(fmt::format("reply starts '{}', not an IEEE 488.2 block '#<n>'", shown(head)));
+        const int ndigits = head[1] - '0';
+        std::string data;
+        if (ndigits == 0) {
+            // Indefinite length: the data runs to the final newline.
+            data = transport_->read_line(options_.timeout, options_.max_block, "\n");
+        } else {
+            const auto digits = transport_->read_exact(static_cast<std::size_t>(ndigits), options_.timeout);
+            std::size_t len = 0;
+            const auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), len);
+            if (ec != std::errc() || p != digits.data() + digits.size())
+                throw ProtocolError(fmt::format("block length '{}' is not a number", shown(digits)));
+            if (len > options_.max_block)
+                throw ProtocolError(fmt::format("block of {} bytes exceeds the limit of {}", len, options_.max_block));
+            data = transport_->read_exact(len, options_.timeout);
+            (void)transport_->read_line(options_.timeout, 0, options_.termination.read);  // the terminator
+        }
+        if (log_->should_log(spdlog::level::trace)) log_->trace("<- block of {} bytes", data.size());
+        return data;
+    } catch (const Error&) {
+        stale_input_ = true;
+        rethrow_with_context(command, true);
+    }
+}
+
+std::string ScpiSession::identify() { return query("*IDN?"); }
+
+void ScpiSession::sync(Duration timeout) {
+    std::lock_guard lock(mutex_);
+    write_locked("*OPC?");
+    const auto saved = options_.timeout;
+    options_.timeout = timeout;
+    std::string reply;
+    try {
+        reply = read_locked("*OPC?");
+    } catch (...) {
+        options_.timeout = saved;
+        throw;
+    }
+    options_.timeout = saved;
+    if (trim(reply) != "1" && trim(reply) != "+1")
+        throw ProtocolError(fmt::format("reply '{}' to *OPC? is not 1; asking '*OPC?' to {}", shown(reply), options_.name));
+}
+
+std::vector<ScpiError> ScpiSession::drain_locked() {
+    std::vector<ScpiError> errors;
+    if (options_.error_query.empty()) return errors;
+    for (unsigned i = 0; i < options_.max_error_drain; ++i) {
+        const auto reply = query_locked(options_.error_query);
+        ScpiError e;
+        try {
+            e = parse_scpi_error(reply);
+        } catch (const ProtocolError& ex) {
+            throw ProtocolError(fmt::format("{}; asking '{}' to {}", ex.what(), options_.error_query, options_.name));
+        }
+        if (e.code == 0) return errors;
+        errors.push_back(std::move(e));
+    }
+    errors.push_back({0, fmt::format("(error queue still not empty after {} reads)", options_.max_error_drain)});
+    return errors;
+}
+
+std::vector<ScpiError> ScpiSession::drain_errors() {
+    std::lock_guard lock(mutex_);
+    return drain_locked();
+}
+
+void ScpiSession::check_errors(std::string_view after_command) {
+    const auto errors = drain_errors();
+    if (errors.empty()) return;
+    std::string list;
+    for (const auto& e : errors) {
+        if (!list.empty()) list += "; ";
+        list += fmt::format("{},\"{}\"", e.code, e.message);
+    }
+    throw InstrumentError(fmt::format("instrument error {} after '{}' to {}", list, after_command, options_.name));
+}
+
+}  // namespace mtjlab::drivers
