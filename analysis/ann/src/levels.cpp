@@ -1,0 +1,233 @@
+#include "mtjlab/ann/levels.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "h5.hpp"
+#include "mtjlab/core/error.hpp"
+
+namespace mtjlab::ann {
+namespace fs = std::filesystem;
+
+LevelSet parametric_levels(double tmr, int cells, double rel_sigma) {
+    if (!(tmr > 0) || !std::isfinite(tmr)) throw InputError(fmt::format("TMR must be positive, got {}", tmr));
+    if (cells < 1 || cells > 64) throw InputError(fmt::format("cells must be 1..64, got {}", cells));
+    if (!(rel_sigma >= 0)) throw InputError(fmt::format("relative spread must be >= 0, got {}", rel_sigma));
+    LevelSet l;
+    l.source = "parametric";
+    l.cells = cells;
+    const double n = cells;
+    for (int k = 0; k <= cells; ++k) {
+        const double g = (k + (n - k) / (1.0 + tmr)) / n;
+        l.g.push_back(g);
+        l.g_std.push_back(rel_sigma * g);
+    }
+    l.g.back() = 1.0;
+    return l;
+}
+
+namespace {
+
+struct Row {
+    double thickness = 0, g = 0, g_std = 0, r = 0;
+    int cells = 0, state = 0, devices = 0;
+    std::size_t line = 0;
+};
+
+std::vector<std::string> split_csv(const std::string& line) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : line) {
+        if (c == ',') {
+            out.push_back(cur);
+            cur.clear();
+        } else if (c != '\r' && c != '"') {
+            cur.push_back(c);
+        }
+    }
+    out.push_back(cur);
+    for (auto& s : out) {
+        const auto b = s.find_first_not_of(" \t");
+        const auto e = s.find_last_not_of(" \t");
+        s = b == std::string::npos ? std::string{} : s.substr(b, e - b + 1);
+    }
+    return out;
+}
+
+double parse_number(const std::string& s, const fs::path& file, std::size_t line, const std::string& column) {
+    double v = 0;
+    const auto* end = s.data() + s.size();
+    const auto [ptr, ec] = std::from_chars(s.data(), end, v);
+    if (s.empty() || ec != std::errc{} || ptr != end || !std::isfinite(v)) {
+        throw InputError(fmt::format("{}:{}: column {}: '{}' is not a finite number", file.string(), line, column, s));
+    }
+    return v;
+}
+
+std::vector<Row> read_csv_rows(const fs::path& file) {
+    std::ifstream in(file);
+    if (!in) throw InputError(fmt::format("{}: cannot open for reading", file.string()));
+    std::string line;
+    std::size_t lineno = 0;
+    std::vector<std::string> header;
+    while (std::getline(in, line)) {
+        ++lineno;
+        if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
+        header = split_csv(line);
+        break;
+    }
+    if (header.empty()) throw InputError(fmt::format("{}: empty file (no header)", file.string()));
+    const std::vector<std::string> needed{"thickness_nm", "cells", "state", "g_norm", "g_norm_std"};
+    std::map<std::string, std::size_t> col;
+    for (std::size_t i = 0; i < header.size(); ++i) col[header[i]] = i;
+    for (const auto& n : needed) {
+        if (!col.count(n)) {
+            throw InputError(fmt::format("{}:{}: header has no column '{}' (expected thickness_nm,cells,state,"
+                                         "g_norm,g_norm_std,r_ohm,r_ohm_std,devices)",
+                                         file.string(), lineno, n));
+        }
+    }
+    std::vector<Row> rows;
+    while (std::getline(in, line)) {
+        ++lineno;
+        if (line.find_first_not_of(" \t\r") == std::string::npos || line[0] == '#') continue;
+        const auto f = split_csv(line);
+        if (f.size() != header.size()) {
+            throw InputError(fmt::format("{}:{}: {} fields, the header has {}", file.string(), lineno, f.size(),
+                                         header.size()));
+        }
+        auto get = [&](const std::string& c) { return parse_number(f[col[c]], file, lineno, c); };
+        Row r;
+        r.line = lineno;
+        r.thickness = get("thickness_nm");
+        r.cells = static_cast<int>(get("cells"));
+        r.state = static_cast<int>(get("state"));
+        r.g = get("g_norm");
+        r.g_std = get("g_norm_std");
+        if (col.count("r_ohm")) r.r = get("r_ohm");
+        if (col.count("devices")) r.devices = static_cast<int>(get("devices"));
+        rows.push_back(r);
+    }
+    return rows;
+}
+
+std::vector<Row> read_h5_rows(const fs::path& file) {
+    const auto f = detail::h5::File::open_read(file);
+    if (!f.exists("/conductance_states")) {
+        throw InputError(fmt::format("{}: no group /conductance_states", file.string()));
+    }
+    auto col = [&](const std::string& name, bool required) {
+        const std::string p = "/conductance_states/" + name;
+        if (!f.exists(p)) {
+            if (required) throw InputError(fmt::format("{}: no dataset {}", file.string(), p));
+            return std::vector<double>{};
+        }
+        return f.read_doubles(p);
+    };
+    const auto th = col("thickness_nm", true), cells = col("cells", true), state = col("state", true),
+               g = col("g_norm", true), gs = col("g_norm_std", true), r = col("r_ohm", false),
+               dev = col("devices", false);
+    const std::size_t n = th.size();
+    if (cells.size() != n || state.size() != n || g.size() != n || gs.size() != n || (!r.empty() && r.size() != n) ||
+        (!dev.empty() && dev.size() != n)) {
+        throw InputError(fmt::format("{}: /conductance_states columns have different lengths", file.string()));
+    }
+    std::vector<Row> rows(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        rows[i].line = i + 1;
+        rows[i].thickness = th[i];
+        rows[i].cells = static_cast<int>(cells[i]);
+        rows[i].state = static_cast<int>(state[i]);
+        rows[i].g = g[i];
+        rows[i].g_std = gs[i];
+        rows[i].r = r.empty() ? 0.0 : r[i];
+        rows[i].devices = dev.empty() ? 0 : static_cast<int>(dev[i]);
+        for (double v : {th[i], g[i], gs[i], cells[i], state[i]}) {
+            if (!std::isfinite(v)) throw InputError(fmt::format("{}: row {}: non-finite value", file.string(), i + 1));
+        }
+    }
+    return rows;
+}
+
+}  // namespace
+
+std::vector<LevelSet> read_states_table(const fs::path& file) {
+    const auto ext = file.extension().string();
+    const bool h5 = ext == ".h5" || ext == ".hdf5" || ext == ".he5";
+    const std::vector<Row> rows = h5 ? read_h5_rows(file) : read_csv_rows(file);
+    const std::string where = h5 ? "row" : "line";
+    if (rows.empty()) throw InputError(fmt::format("{}: no conductance states in the table", file.string()));
+    std::map<std::pair<long long, int>, std::vector<Row>> groups;  // thickness in pm to group exactly
+    for (const Row& r : rows) {
+        if (r.g <= 0) {
+            throw InputError(fmt::format("{}: {} {}: g_norm {} is not a positive conductance", file.string(), where,
+                                         r.line, r.g));
+        }
+        if (r.g_std < 0) {
+            throw InputError(fmt::format("{}: {} {}: g_norm_std {} is negative", file.string(), where, r.line, r.g_std));
+        }
+        if (r.r < 0) {
+            throw InputError(fmt::format("{}: {} {}: r_ohm {} is negative", file.string(), where, r.line, r.r));
+        }
+        if (r.cells < 1) throw InputError(fmt::format("{}: {} {}: cells must be >= 1", file.string(), where, r.line));
+        groups[{std::llround(r.thickness * 1000.0), r.cells}].push_back(r);
+    }
+    std::vector<LevelSet> out;
+    for (auto& [key, grp] : groups) {
+        std::sort(grp.begin(), grp.end(), [](const Row& a, const Row& b) { return a.state < b.state; });
+        const double th = grp.front().thickness;
+        const std::string id = fmt::format("thickness {} nm, {} cells", th, key.second);
+        if (grp.size() < 2) {
+            throw InputError(fmt::format("{}: group ({}) has {} level; at least 2 are needed", file.string(), id,
+                                         grp.size()));
+        }
+        for (std::size_t i = 0; i < grp.size(); ++i) {
+            if (grp[i].state != static_cast<int>(i)) {
+                throw InputError(fmt::format("{}: group ({}): states must be 0..{} without gaps or repeats", file.string(),
+                                             id, grp.size() - 1));
+            }
+            if (i > 0 && !(grp[i].g > grp[i - 1].g)) {
+                throw InputError(fmt::format("{}: {} {}: group ({}): g_norm must increase with state", file.string(),
+                                             where, grp[i].line, id));
+            }
+        }
+        LevelSet l;
+        l.source = file.string();
+        l.thickness_nm = th;
+        l.cells = key.second;
+        const double top = grp.back().g;
+        for (const Row& r : grp) {
+            l.g.push_back(r.g / top);
+            l.g_std.push_back(r.g_std / top);
+            l.r_ohm.push_back(r.r);
+            l.devices = std::max(l.devices, r.devices);
+        }
+        l.g.back() = 1.0;
+        out.push_back(std::move(l));
+    }
+    return out;
+}
+
+const LevelSet& select_group(const std::vector<LevelSet>& groups, const fs::path& file,
+                             std::optional<double> thickness_nm, std::optional<int> cells) {
+    std::vector<const LevelSet*> hits;
+    for (const auto& g : groups) {
+        if (thickness_nm && std::abs(g.thickness_nm - *thickness_nm) > 1e-6) continue;
+        if (cells && g.cells != *cells) continue;
+        hits.push_back(&g);
+    }
+    if (hits.size() == 1) return *hits.front();
+    std::string list;
+    for (const auto& g : groups) list += fmt::format("{}{} nm/{} cells", list.empty() ? "" : ", ", g.thickness_nm, g.cells);
+    if (hits.empty()) throw InputError(fmt::format("{}: no group matches (groups: {})", file.string(), list));
+    throw InputError(fmt::format("{}: {} groups match; choose one with --thickness and --cells (groups: {})",
+                                 file.string(), hits.size(), list));
+}
+
+}  // namespace mtjlab::ann
