@@ -1,0 +1,206 @@
+#pragma once
+// Run files: one HDF5 file per measurement run (schema "mtjlab-run", docs/data-format.md).
+//
+//   RunWriter w = RunWriter::create("run.h5", info, columns_for("rh_loop"));
+//   w.append({h, h_meas, r, x, y, branch, dir, t});      // returns once the point is durable
+//   w.finish(RunStatus::complete);
+//
+//   RunReader r = RunReader::open("run.h5");
+//   std::vector<double> h = r.column("field_T");
+//
+// Crash safety: the writer works in HDF5 SWMR mode and flushes after every append, so a reader
+// (h5py swmr=True) follows the file live, and after SIGKILL at any instant every point whose append()
+// returned is still there. Such a file stays readable by RunReader (it falls back to a SWMR read);
+// recover() turns it into a normal closed file marked `interrupted`.
+// All functions throw mtjlab::StorageError (file problems, HDF5 failures) or InputError (bad arguments,
+// not an mtjlab run file). Not thread-safe.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mtjlab::storage {
+
+/// Name and version of the file schema written into every run file (root attributes
+/// `mtjlab_format` and `format_version`). Bump the version on any incompatible change.
+inline constexpr std::string_view format_name = "mtjlab-run";
+inline constexpr std::int64_t format_version = 1;
+
+/// Final (or present) state of a run. `interrupted` is set only by recover(): the writer died
+/// (SIGKILL, power loss, crash) without calling finish().
+enum class RunStatus { running, complete, aborted, failed, interrupted };
+std::string_view to_string(RunStatus s);
+/// Parses "running", "complete", ...; throws InputError on anything else.
+RunStatus parse_run_status(std::string_view s);
+
+/// Which device was measured.
+struct DeviceIdentity {
+    std::string wafer_id;      ///< e.g. "W07"; "" if unknown
+    int die = -1;              ///< die index on the wafer, -1 if unknown
+    int device = -1;           ///< device index on the die, -1 if unknown
+    double thickness_nm = 0;   ///< free-layer thickness in nm (0 if unknown)
+    int cells = 0;             ///< number of MTJ cells in the compound device (0 if unknown)
+};
+
+/// Provenance and state of one run. The writer takes it at create(); the reader returns it.
+struct RunInfo {
+    std::string run_id;            ///< unique id of the run (e.g. "20261129T010203Z-rh-W07-3-5")
+    std::string kind;              ///< rh_loop, rv_pulse_train, field_free_rv, switching_probability, breakdown_ramp, ...
+    std::string recipe_name;
+    std::string recipe_text;       ///< the full recipe (TOML) as run
+    std::string parameters_json;   ///< resolved parameters (JSON text)
+    std::string station_toml;      ///< station configuration (TOML text)
+    std::string instruments_json;  ///< per instrument: *IDN? and settings snapshot (JSON text)
+    bool virtual_run = false;      ///< true when the virtual lab produced the data
+    DeviceIdentity device;
+    std::string start_time;        ///< ISO 8601 UTC ("2026-11-29T01:02:03.456Z"); create() fills it if empty
+    std::string end_time;          ///< set by finish() / recover(); "" while running
+    RunStatus status = RunStatus::running;
+    std::string error_message;     ///< why the run was aborted/failed/interrupted; "" otherwise
+
+    // Read back from the file (ignored by create()): who wrote it.
+    std::string mtjlab_version;    ///< e.g. "0.1.0"
+    std::string mtjlab_git_hash;
+    std::int64_t file_format_version = 0;
+};
+
+/// Storage type of a column. Integer columns (branch, direction, trial, switched) are int32 in the file;
+/// the API passes every value as double and checks that integer columns get integral values.
+enum class ColumnType { float64, int32 };
+
+/// A swept column (the independent variable: field setpoint, pulse amplitude) becomes an HDF5
+/// dimension scale attached to every measured column, so xarray/netCDF readers see it as a coordinate.
+enum class ColumnRole { swept, measured };
+
+struct ColumnSpec {
+    std::string name;         ///< dataset name, [A-Za-z0-9_]+, e.g. "field_T"
+    std::string units;        ///< SI units: "T", "V", "Ohm", "s", "A", "1" (dimensionless)
+    std::string description;  ///< one line for humans (HDFView, h5dump)
+    ColumnType type = ColumnType::float64;
+    ColumnRole role = ColumnRole::measured;
+};
+
+/// The agreed columns (contract A) for a run kind: rh_loop, rv_pulse_train, field_free_rv,
+/// switching_probability, breakdown_ramp. Throws InputError for an unknown kind.
+std::vector<ColumnSpec> columns_for(std::string_view kind);
+
+/// How far a point must travel before append() returns.
+enum class Durability {
+    process_crash,  ///< H5Fflush: the data is in the OS; survives SIGKILL / a crash of mtjlab (default)
+    power_loss      ///< H5Fflush + fsync: the data is on the disk; survives power loss (slower)
+};
+
+struct WriterOptions {
+    Durability durability = Durability::process_crash;
+    std::size_t chunk_rows = 1024;  ///< rows per HDF5 chunk
+};
+
+/// Writes one run file. Move-only; the destructor of a writer that was not finished records status
+/// `aborted` with "writer closed without finish()" (it never throws).
+class RunWriter {
+public:
+    /// Creates `path` (refuses to overwrite an existing file), writes provenance, creates one dataset per
+    /// column, then switches to SWMR write mode. Throws InputError for bad column specs.
+    static RunWriter create(const std::filesystem::path& path, const RunInfo& info,
+                            const std::vector<ColumnSpec>& columns, WriterOptions options = {});
+    /// Continues an unfinished run (status running/interrupted/aborted/failed, not complete): if its writer
+    /// died, the file is recovered first; then status goes back to `running` and appends continue after
+    /// the last complete row. Columns are taken from the file.
+    static RunWriter resume(const std::filesystem::path& path, WriterOptions options = {});
+
+    RunWriter(RunWriter&&) noexcept;
+    RunWriter& operator=(RunWriter&&) noexcept;
+    ~RunWriter();
+
+    /// Appends one row (values in column order, SI units). Returns once the row is durable.
+    void append(std::span<const double> row);
+    void append(std::initializer_list<double> row) { append(std::span<const double>(row.begin(), row.size())); }
+    /// Appends `rows` rows given row-major (rows * columns().size() values), one flush for all of them.
+    void append_rows(std::span<const double> values, std::size_t rows);
+
+    [[nodiscard]] std::size_t size() const;  ///< rows written (and durable)
+    [[nodiscard]] const std::vector<ColumnSpec>& columns() const;
+    [[nodiscard]] const std::filesystem::path& path() const;
+    [[nodiscard]] bool finished() const;
+
+    /// Records the final status (complete, aborted or failed) and end time, and closes the file.
+    /// Afterwards the file opens normally everywhere. Throws InputError for status running/interrupted.
+    void finish(RunStatus status, std::string_view error_message = {});
+
+    struct Impl;
+
+private:
+    explicit RunWriter(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+/// Description of a column as found in a file.
+struct ColumnInfo {
+    ColumnSpec spec;
+    std::size_t length = 0;  ///< elements in the dataset (may exceed RunReader::size() after a crash)
+};
+
+/// Reads a run file: complete ones, live ones (SWMR) and ones whose writer died.
+class RunReader {
+public:
+    /// Opens `path`. Throws StorageError (missing, unreadable, not HDF5, truncated) or InputError (an HDF5
+    /// file that is not an mtjlab run file, or a newer format version).
+    static RunReader open(const std::filesystem::path& path);
+
+    RunReader(RunReader&&) noexcept;
+    RunReader& operator=(RunReader&&) noexcept;
+    ~RunReader();
+
+    [[nodiscard]] const RunInfo& info() const;
+    [[nodiscard]] RunStatus status() const;
+    [[nodiscard]] std::vector<std::string> column_names() const;
+    [[nodiscard]] const std::vector<ColumnInfo>& columns() const;
+    [[nodiscard]] bool has_column(std::string_view name) const;
+    [[nodiscard]] std::string units(std::string_view name) const;  ///< throws InputError if no such column
+    /// Complete rows: the shortest column length (a row is complete when every column has it).
+    [[nodiscard]] std::size_t size() const;
+    /// Values of one column (size() of them), converted to double. Throws InputError if no such column.
+    [[nodiscard]] std::vector<double> column(std::string_view name) const;
+    /// True when the file had to be opened in SWMR-read mode: a writer is running or died without
+    /// closing it (see writer_alive()).
+    [[nodiscard]] bool opened_swmr() const;
+    /// For a `running` file: whether the recorded writer process (same host) still exists.
+    /// nullopt when it cannot be told (another host, or no writer recorded).
+    [[nodiscard]] std::optional<bool> writer_alive() const;
+    /// "host:pid" of the process that last opened the file for writing ("" after finish/recover).
+    [[nodiscard]] const std::string& writer() const;
+    /// SWMR readers: picks up rows and status written since open (no-op for closed files).
+    void refresh();
+
+    struct Impl;
+
+private:
+    explicit RunReader(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+/// What recover() did.
+struct RecoverResult {
+    bool changed = false;        ///< false: the file was already a closed, finished file (idempotent)
+    RunStatus status = RunStatus::interrupted;  ///< status after recovery
+    std::size_t rows = 0;        ///< complete rows kept
+    std::size_t dropped = 0;     ///< trailing elements of incomplete rows dropped (never acknowledged)
+};
+
+/// Makes a run file whose writer died a normal, closed, readable file: every complete row is kept, status
+/// becomes `interrupted` with error "writer died (recovered by mtjlab recover)", end time = recovery time.
+/// Works by reading the file in SWMR-read mode and writing a fresh copy next to it, fsync'd and then
+/// atomically renamed over the original, so an interrupted recover() leaves the original intact.
+/// Idempotent: a file that already opens normally and is not `running` is left untouched.
+/// Refuses (StorageError) while the recorded writer process is still alive on this host, unless `force`.
+RecoverResult recover(const std::filesystem::path& path, bool force = false);
+
+/// Current time as ISO 8601 UTC with milliseconds.
+std::string utc_now_iso8601();
+
+}  // namespace mtjlab::storage

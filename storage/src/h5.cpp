@@ -1,0 +1,472 @@
+#include "mtjlab/storage/h5.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+namespace mtjlab::storage::h5 {
+
+void silence() {
+    static std::once_flag once;
+    std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+}
+
+namespace {
+herr_t walk_cb(unsigned n, const H5E_error2_t* err, void* data) {
+    auto* out = static_cast<std::string*>(data);
+    // Walking upward, n == 0 is the innermost (most specific) error.
+    if (n == 0 && err && err->desc) *out = err->desc;
+    return 0;
+}
+
+std::string one_line(std::string s) {
+    for (auto& c : s)
+        if (c == '\n' || c == '\r') c = ' ';
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    return s;
+}
+}  // namespace
+
+std::string last_hdf5_message() {
+    std::string msg;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_cb, &msg);
+    H5Eclear2(H5E_DEFAULT);
+    return one_line(msg);
+}
+
+void fail(const Context& ctx, std::string_view detail) {
+    std::string msg = ctx.file.empty() ? std::string("HDF5") : ctx.file;
+    if (!ctx.object.empty()) msg += ": " + ctx.object;
+    msg += ": cannot " + ctx.operation;
+    std::string why = detail.empty() ? last_hdf5_message() : std::string(detail);
+    if (!why.empty()) msg += ": " + why;
+    throw StorageError(msg);
+}
+
+void Handle::reset() noexcept {
+    if (id_ < 0) return;
+    switch (kind_) {
+        case Kind::file: H5Fclose(id_); break;
+        case Kind::group: H5Gclose(id_); break;
+        case Kind::dataset: H5Dclose(id_); break;
+        case Kind::dataspace: H5Sclose(id_); break;
+        case Kind::datatype: H5Tclose(id_); break;
+        case Kind::attribute: H5Aclose(id_); break;
+        case Kind::plist: H5Pclose(id_); break;
+        case Kind::object: H5Oclose(id_); break;
+    }
+    H5Eclear2(H5E_DEFAULT);
+    id_ = H5I_INVALID_HID;
+}
+
+PropList::PropList(hid_t cls, const Context& ctx) : Handle(check(H5Pcreate(cls), ctx), Kind::plist) {}
+
+DataSpace::DataSpace(hid_t id, const Context& ctx) : Handle(check(id, ctx), Kind::dataspace) {}
+
+DataSpace DataSpace::scalar() { return DataSpace(H5Screate(H5S_SCALAR), {"", "", "create scalar dataspace"}); }
+
+DataSpace DataSpace::simple1d(hsize_t size, std::optional<hsize_t> max_size) {
+    const hsize_t dims[1] = {size};
+    const hsize_t maxd[1] = {max_size ? *max_size : H5S_UNLIMITED};
+    return DataSpace(H5Screate_simple(1, dims, maxd), {"", "", "create 1-D dataspace"});
+}
+
+std::vector<hsize_t> DataSpace::dims() const {
+    const Context ctx{"", "", "query dataspace"};
+    const int rank = check(H5Sget_simple_extent_ndims(id()), ctx);
+    std::vector<hsize_t> d(static_cast<std::size_t>(rank));
+    if (rank > 0) check(H5Sget_simple_extent_dims(id(), d.data(), nullptr), ctx);
+    return d;
+}
+
+DataType::DataType(hid_t id, const Context& ctx) : Handle(check(id, ctx), Kind::datatype) {}
+
+DataType DataType::vlen_utf8() {
+    const Context ctx{"", "", "make string type"};
+    DataType t(H5Tcopy(H5T_C_S1), ctx);
+    check(H5Tset_size(t.id(), H5T_VARIABLE), ctx);
+    check(H5Tset_cset(t.id(), H5T_CSET_UTF8), ctx);
+    return t;
+}
+
+DataType DataType::fixed_utf8(std::size_t size) {
+    const Context ctx{"", "", "make string type"};
+    DataType t(H5Tcopy(H5T_C_S1), ctx);
+    check(H5Tset_size(t.id(), size), ctx);
+    check(H5Tset_strpad(t.id(), H5T_STR_NULLTERM), ctx);
+    check(H5Tset_cset(t.id(), H5T_CSET_UTF8), ctx);
+    return t;
+}
+
+DataType DataType::copy_of(hid_t native) { return DataType(H5Tcopy(native), {"", "", "copy type"}); }
+
+// ---- reading strings (attributes and scalar datasets share the logic)
+namespace {
+template <typename ReadFn>
+std::string read_string_any(hid_t file_type, const Context& ctx, ReadFn&& read) {
+    if (H5Tget_class(file_type) != H5T_STRING) fail(ctx, "not a string");
+    const htri_t is_vlen = check(H5Tis_variable_str(file_type), ctx);
+    if (is_vlen > 0) {
+        DataType mem = DataType::vlen_utf8();
+        char* p = nullptr;
+        check(read(mem.id(), static_cast<void*>(&p)), ctx);
+        std::string s = p ? std::string(p) : std::string();
+        if (p) H5free_memory(p);
+        return s;
+    }
+    const std::size_t size = H5Tget_size(file_type);
+    if (size == 0) fail(ctx, "string type of size 0");
+    DataType mem = DataType::fixed_utf8(size);
+    check(H5Tset_strpad(mem.id(), H5T_STR_NULLPAD), ctx);
+    std::string buf(size, '\0');
+    check(read(mem.id(), static_cast<void*>(buf.data())), ctx);
+    buf.resize(std::strlen(buf.c_str()));
+    return buf;
+}
+}  // namespace
+
+std::string Attribute::read_string() const {
+    Context c = ctx_;
+    c.operation = "read string attribute";
+    DataType ft(H5Aget_type(id()), c);
+    return read_string_any(ft.id(), c, [&](hid_t mem, void* buf) { return H5Aread(id(), mem, buf); });
+}
+
+double Attribute::read_double() const {
+    Context c = ctx_;
+    c.operation = "read numeric attribute";
+    DataType ft(H5Aget_type(id()), c);
+    const auto cls = H5Tget_class(ft.id());
+    if (cls != H5T_FLOAT && cls != H5T_INTEGER) fail(c, "not a number");
+    double v = 0;
+    check(H5Aread(id(), H5T_NATIVE_DOUBLE, &v), c);
+    return v;
+}
+
+std::int64_t Attribute::read_int() const {
+    Context c = ctx_;
+    c.operation = "read integer attribute";
+    DataType ft(H5Aget_type(id()), c);
+    if (H5Tget_class(ft.id()) != H5T_INTEGER) fail(c, "not an integer");
+    std::int64_t v = 0;
+    check(H5Aread(id(), H5T_NATIVE_INT64, &v), c);
+    return v;
+}
+
+// ---- Object
+Context Object::ctx(std::string operation, std::string object) const {
+    Context c = ctx_;
+    if (!object.empty()) c.object = c.object.empty() || c.object == "/" ? "/" + object : c.object + "/" + object;
+    c.operation = std::move(operation);
+    return c;
+}
+
+bool Object::has_attribute(const std::string& name) const {
+    return check(H5Aexists(id(), name.c_str()), ctx("look up attribute '" + name + "'")) > 0;
+}
+
+Attribute Object::open_attribute(const std::string& name) const {
+    const Context c = ctx("open attribute '" + name + "'");
+    return Attribute(check(H5Aopen(id(), name.c_str(), H5P_DEFAULT), c), ctx("attribute '" + name + "'"));
+}
+
+std::vector<std::string> Object::attribute_names() const {
+    const Context c = ctx("list attributes");
+    H5O_info_t oinfo;
+    check(H5Oget_info2(id(), &oinfo, H5O_INFO_NUM_ATTRS), c);
+    std::vector<std::string> names;
+    for (hsize_t i = 0; i < oinfo.num_attrs; ++i) {
+        const ssize_t n = check(H5Aget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0,
+                                                   H5P_DEFAULT),
+                                c);
+        std::string s(static_cast<std::size_t>(n) + 1, '\0');
+        check(H5Aget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, s.data(), s.size(), H5P_DEFAULT), c);
+        s.resize(static_cast<std::size_t>(n));
+        names.push_back(std::move(s));
+    }
+    return names;
+}
+
+namespace {
+void write_attr(Object& o, hid_t loc, const std::string& name, const DataType& type, const void* buf,
+                const Context& c) {
+    if (check(H5Aexists(loc, name.c_str()), c) > 0) check(H5Adelete(loc, name.c_str()), c);
+    DataSpace sp = DataSpace::scalar();
+    Handle a(check(H5Acreate2(loc, name.c_str(), type.id(), sp.id(), H5P_DEFAULT, H5P_DEFAULT), c), Kind::attribute);
+    check(H5Awrite(a.id(), type.id(), buf), c);
+    (void)o;
+}
+}  // namespace
+
+void Object::set_attribute(const std::string& name, std::string_view value) {
+    const std::string s(value);
+    const char* p = s.c_str();
+    write_attr(*this, id(), name, DataType::vlen_utf8(), static_cast<const void*>(&p),
+               ctx("write attribute '" + name + "'"));
+}
+
+void Object::set_attribute(const std::string& name, double value) {
+    write_attr(*this, id(), name, DataType::copy_of(H5T_NATIVE_DOUBLE), &value, ctx("write attribute '" + name + "'"));
+}
+
+void Object::set_attribute(const std::string& name, std::int64_t value) {
+    write_attr(*this, id(), name, DataType::copy_of(H5T_NATIVE_INT64), &value, ctx("write attribute '" + name + "'"));
+}
+
+void Object::set_attribute(const std::string& name, bool value) {
+    const std::int8_t v = value ? 1 : 0;
+    write_attr(*this, id(), name, DataType::copy_of(H5T_NATIVE_INT8), &v, ctx("write attribute '" + name + "'"));
+}
+
+std::string Object::string_attribute(const std::string& name) const {
+    if (!has_attribute(name)) fail(ctx("read attribute '" + name + "'"), "missing");
+    return open_attribute(name).read_string();
+}
+
+std::optional<std::string> Object::optional_string_attribute(const std::string& name) const {
+    if (!has_attribute(name)) return std::nullopt;
+    return open_attribute(name).read_string();
+}
+
+double Object::double_attribute(const std::string& name) const {
+    if (!has_attribute(name)) fail(ctx("read attribute '" + name + "'"), "missing");
+    return open_attribute(name).read_double();
+}
+
+std::int64_t Object::int_attribute(const std::string& name) const {
+    if (!has_attribute(name)) fail(ctx("read attribute '" + name + "'"), "missing");
+    return open_attribute(name).read_int();
+}
+
+// ---- Group
+bool Group::exists(const std::string& link) const {
+    const Context c = ctx("look up '" + link + "'", link);
+    // Check each path component so that "a/b" does not fail when "a" is missing.
+    std::string partial;
+    std::size_t pos = 0;
+    while (pos <= link.size()) {
+        const std::size_t next = link.find('/', pos);
+        partial = link.substr(0, next == std::string::npos ? link.size() : next);
+        if (!partial.empty() && check(H5Lexists(id(), partial.c_str(), H5P_DEFAULT), c) <= 0) return false;
+        if (next == std::string::npos) break;
+        pos = next + 1;
+    }
+    return check(H5Oexists_by_name(id(), link.c_str(), H5P_DEFAULT), c) > 0;
+}
+
+Group Group::create_group(const std::string& name) {
+    const Context c = ctx("create group", name);
+    PropList gcpl(H5P_GROUP_CREATE, c);
+    check(H5Pset_link_creation_order(gcpl.id(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), c);
+    const hid_t g = check(H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, gcpl.id(), H5P_DEFAULT), c);
+    return Group(g, ctx("", name));
+}
+
+Group Group::open_group(const std::string& name) const {
+    const Context c = ctx("open group", name);
+    return Group(check(H5Gopen2(id(), name.c_str(), H5P_DEFAULT), c), ctx("", name));
+}
+
+DataSet Group::open_dataset(const std::string& name) const {
+    const Context c = ctx("open dataset", name);
+    return DataSet(check(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), c), ctx("", name));
+}
+
+namespace {
+herr_t collect_links(hid_t, const char* name, const H5L_info_t*, void* data) {
+    static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+    return 0;
+}
+}  // namespace
+
+std::vector<std::string> Group::children() const {
+    const Context c = ctx("list group");
+    std::vector<std::string> out;
+    hsize_t idx = 0;
+    if (H5Literate(id(), H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, collect_links, &out) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        out.clear();
+        idx = 0;
+        check(H5Literate(id(), H5_INDEX_NAME, H5_ITER_INC, &idx, collect_links, &out), c);
+    }
+    return out;
+}
+
+DataSet Group::create_extendible_1d(const std::string& name, const DataType& type, hsize_t chunk, const void* fill) {
+    const Context c = ctx("create dataset", name);
+    DataSpace sp = DataSpace::simple1d(0, std::nullopt);
+    PropList dcpl(H5P_DATASET_CREATE, c);
+    const hsize_t ch[1] = {chunk};
+    check(H5Pset_chunk(dcpl.id(), 1, ch), c);
+    if (fill) check(H5Pset_fill_value(dcpl.id(), type.id(), fill), c);
+    const hid_t d = check(H5Dcreate2(id(), name.c_str(), type.id(), sp.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT), c);
+    return DataSet(d, ctx("", name));
+}
+
+DataSet Group::create_scalar(const std::string& name, const DataType& type) {
+    const Context c = ctx("create dataset", name);
+    DataSpace sp = DataSpace::scalar();
+    const hid_t d = check(H5Dcreate2(id(), name.c_str(), type.id(), sp.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), c);
+    return DataSet(d, ctx("", name));
+}
+
+DataSet Group::write_vector(const std::string& name, const std::vector<double>& values) {
+    const Context c = ctx("create dataset", name);
+    DataSpace sp = DataSpace::simple1d(values.size(), values.size());
+    const hid_t d = check(
+        H5Dcreate2(id(), name.c_str(), H5T_IEEE_F64LE, sp.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), c);
+    DataSet ds(d, ctx("", name));
+    if (!values.empty())
+        check(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), ctx("write", name));
+    return ds;
+}
+
+// ---- DataSet
+DataSpace DataSet::space() const { return DataSpace(H5Dget_space(id()), ctx("get dataspace")); }
+DataType DataSet::type() const { return DataType(H5Dget_type(id()), ctx("get datatype")); }
+H5T_class_t DataSet::type_class() const {
+    DataType t = type();
+    return H5Tget_class(t.id());
+}
+
+hsize_t DataSet::length() const {
+    const auto d = space().dims();
+    if (d.size() != 1) fail(ctx("read length"), "not a 1-D dataset");
+    return d[0];
+}
+
+void DataSet::set_length(hsize_t n) {
+    const hsize_t dims[1] = {n};
+    check(H5Dset_extent(id(), dims), ctx("extend to " + std::to_string(n)));
+}
+
+void DataSet::write_1d(hsize_t offset, hsize_t count, hid_t mem_type, const void* data) {
+    if (count == 0) return;
+    const Context c = ctx("write elements [" + std::to_string(offset) + ", " + std::to_string(offset + count) + ")");
+    DataSpace fs = space();
+    const hsize_t start[1] = {offset};
+    const hsize_t cnt[1] = {count};
+    check(H5Sselect_hyperslab(fs.id(), H5S_SELECT_SET, start, nullptr, cnt, nullptr), c);
+    DataSpace ms = DataSpace::simple1d(count, count);
+    check(H5Dwrite(id(), mem_type, ms.id(), fs.id(), H5P_DEFAULT, data), c);
+}
+
+void DataSet::read_1d(hsize_t offset, hsize_t count, hid_t mem_type, void* data) const {
+    if (count == 0) return;
+    const Context c = ctx("read elements [" + std::to_string(offset) + ", " + std::to_string(offset + count) + ")");
+    DataSpace fs = space();
+    const hsize_t start[1] = {offset};
+    const hsize_t cnt[1] = {count};
+    check(H5Sselect_hyperslab(fs.id(), H5S_SELECT_SET, start, nullptr, cnt, nullptr), c);
+    DataSpace ms = DataSpace::simple1d(count, count);
+    check(H5Dread(id(), mem_type, ms.id(), fs.id(), H5P_DEFAULT, data), c);
+}
+
+std::vector<double> DataSet::read_doubles() const {
+    const auto cls = type_class();
+    if (cls != H5T_FLOAT && cls != H5T_INTEGER) fail(ctx("read"), "not numeric");
+    std::vector<double> v(length());
+    read_1d(0, v.size(), H5T_NATIVE_DOUBLE, v.data());
+    return v;
+}
+
+std::string DataSet::read_string() const {
+    const Context c = ctx("read string");
+    DataType ft = type();
+    return read_string_any(ft.id(), c,
+                           [&](hid_t mem, void* buf) { return H5Dread(id(), mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf); });
+}
+
+void DataSet::write_fixed_string(std::string_view value) {
+    const Context c = ctx("write string");
+    DataType ft = type();
+    if (H5Tget_class(ft.id()) != H5T_STRING || check(H5Tis_variable_str(ft.id()), c) > 0)
+        fail(c, "not a fixed-length string dataset");
+    const std::size_t size = H5Tget_size(ft.id());
+    std::size_t n = std::min(value.size(), size - 1);
+    // Do not cut a UTF-8 sequence in half.
+    while (n > 0 && n < value.size() && (static_cast<unsigned char>(value[n]) & 0xC0) == 0x80) --n;
+    std::string buf(size, '\0');
+    std::memcpy(buf.data(), value.data(), n);
+    check(H5Dwrite(id(), ft.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), c);
+}
+
+void DataSet::flush() { check(H5Dflush(id()), ctx("flush")); }
+void DataSet::refresh() { check(H5Drefresh(id()), ctx("refresh")); }
+
+// ---- File
+File File::create(const std::string& path) {
+    silence();
+    const Context c{path, "", "create file"};
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) fail(c, "file exists (refusing to overwrite)");
+    PropList fcpl(H5P_FILE_CREATE, c);
+    check(H5Pset_link_creation_order(fcpl.id(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED), c);
+    PropList fapl(H5P_FILE_ACCESS, c);
+    check(H5Pset_libver_bounds(fapl.id(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), c);
+    const hid_t f = check(H5Fcreate(path.c_str(), H5F_ACC_EXCL, fcpl.id(), fapl.id()), c);
+    return File(f, Context{path, "/", ""});
+}
+
+File File::open(const std::string& path, Access access) {
+    silence();
+    const Context c{path, "", "open file"};
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) fail(c, "no such file");
+    if (!std::filesystem::is_regular_file(path, ec)) fail(c, "not a regular file");
+    if (::access(path.c_str(), R_OK) != 0) fail(c, std::strerror(errno));
+    PropList fapl(H5P_FILE_ACCESS, c);
+    unsigned flags = H5F_ACC_RDONLY;
+    switch (access) {
+        case Access::read_only: flags = H5F_ACC_RDONLY; break;
+        case Access::read_swmr: flags = H5F_ACC_RDONLY | H5F_ACC_SWMR_READ; break;
+        case Access::read_write: flags = H5F_ACC_RDWR; break;
+        case Access::read_write_swmr: flags = H5F_ACC_RDWR | H5F_ACC_SWMR_WRITE; break;
+    }
+    if (access == Access::read_write || access == Access::read_write_swmr)
+        check(H5Pset_libver_bounds(fapl.id(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), c);
+    const hid_t f = check(H5Fopen(path.c_str(), flags, fapl.id()), c);
+    return File(f, Context{path, "/", ""});
+}
+
+void File::start_swmr_write() { check(H5Fstart_swmr_write(id()), ctx("start SWMR write mode")); }
+
+void File::flush() { check(H5Fflush(id(), H5F_SCOPE_LOCAL), ctx("flush")); }
+
+void File::fsync() {
+    const Context c = ctx("fsync");
+    void* handle = nullptr;
+    check(H5Fget_vfd_handle(id(), H5P_DEFAULT, &handle), c);
+    if (!handle) fail(c, "no file descriptor");
+    const int fd = *static_cast<int*>(handle);
+    if (::fsync(fd) != 0) fail(c, std::strerror(errno));
+}
+
+void File::close() {
+    if (!valid()) return;
+    const hid_t f = release();
+    check(H5Fclose(f), ctx("close"));
+}
+
+bool is_hdf5(const std::string& path) {
+    static constexpr std::array<unsigned char, 8> sig = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;
+    in.seekg(0, std::ios::end);
+    const auto size = static_cast<std::uint64_t>(in.tellg());
+    for (std::uint64_t off = 0; off + sig.size() <= size; off = off == 0 ? 512 : off * 2) {
+        in.seekg(static_cast<std::streamoff>(off));
+        std::array<char, 8> buf{};
+        if (!in.read(buf.data(), buf.size())) return false;
+        if (std::memcmp(buf.data(), sig.data(), sig.size()) == 0) return true;
+    }
+    return false;
+}
+
+}  // namespace mtjlab::storage::h5

@@ -1,0 +1,607 @@
+// Run-file writer, reader and recovery. Schema: docs/data-format.md.
+#include "mtjlab/storage/run_file.hpp"
+
+#include <fcntl.h>
+#include <hdf5_hl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <limits>
+#include <regex>
+
+#include "mtjlab/core/error.hpp"
+#include "mtjlab/core/log.hpp"
+#include "mtjlab/core/version.hpp"
+#include "mtjlab/storage/h5.hpp"
+
+namespace mtjlab::storage {
+namespace fs = std::filesystem;
+
+namespace {
+
+// ---- names in the file (docs/data-format.md)
+constexpr const char* data_group = "data";
+constexpr const char* status_group = "status";
+constexpr std::size_t state_len = 16;
+constexpr std::size_t time_len = 40;
+constexpr std::size_t error_len = 1024;
+constexpr std::size_t writer_len = 256;
+constexpr const char* recovered_message = "writer died (recovered by mtjlab recover)";
+
+std::string host_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+    return buf;
+}
+
+std::string writer_id() { return host_name() + ":" + std::to_string(::getpid()); }
+
+/// Layout writing shared by create() and recover().
+struct Layout {
+    h5::File file;
+    std::vector<h5::DataSet> data;
+    h5::DataSet state, end_time, error, writer;
+};
+
+void validate_columns(const std::vector<ColumnSpec>& columns) {
+    static const std::regex name_re("[A-Za-z][A-Za-z0-9_]*");
+    if (columns.empty()) throw InputError("a run needs at least one column");
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        const auto& c = columns[i];
+        if (!std::regex_match(c.name, name_re))
+            throw InputError("column name '" + c.name + "' is not [A-Za-z][A-Za-z0-9_]*");
+        if (c.units.empty()) throw InputError("column '" + c.name + "' has no units (use \"1\" if dimensionless)");
+        for (std::size_t j = 0; j < i; ++j)
+            if (columns[j].name == c.name) throw InputError("column '" + c.name + "' given twice");
+    }
+}
+
+std::string role_name(ColumnRole r) { return r == ColumnRole::swept ? "swept" : "measured"; }
+
+void write_provenance(h5::File& f, const RunInfo& info) {
+    f.set_attribute("mtjlab_format", std::string(format_name));
+    f.set_attribute("format_version", format_version);
+    f.set_attribute("mtjlab_version", std::string(mtjlab::version()));
+    f.set_attribute("mtjlab_git_hash", std::string(mtjlab::git_hash()));
+    f.set_attribute("title", "mtjlab " + info.kind + " run " + info.run_id);
+    f.set_attribute("run_id", info.run_id);
+    f.set_attribute("kind", info.kind);
+    f.set_attribute("recipe_name", info.recipe_name);
+    f.set_attribute("recipe_text", info.recipe_text);
+    f.set_attribute("parameters_json", info.parameters_json);
+    f.set_attribute("station_toml", info.station_toml);
+    f.set_attribute("instruments_json", info.instruments_json);
+    f.set_attribute("virtual", info.virtual_run);
+    f.set_attribute("wafer_id", info.device.wafer_id);
+    f.set_attribute("die", std::int64_t{info.device.die});
+    f.set_attribute("device", std::int64_t{info.device.device});
+    f.set_attribute("thickness_nm", info.device.thickness_nm);
+    f.set_attribute("cells", std::int64_t{info.device.cells});
+    f.set_attribute("start_time", info.start_time);
+    f.set_attribute("status_location", "/status/state");
+}
+
+Layout write_layout(const fs::path& path, const RunInfo& info, const std::vector<ColumnSpec>& columns,
+                    std::size_t chunk_rows) {
+    Layout l;
+    l.file = h5::File::create(path.string());
+    write_provenance(l.file, info);
+
+    h5::Group data = l.file.create_group(data_group);
+    std::string names;
+    for (const auto& c : columns) names += (names.empty() ? "" : ",") + c.name;
+    data.set_attribute("columns", names);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const std::int32_t int_fill = std::numeric_limits<std::int32_t>::min();
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        const auto& c = columns[i];
+        const bool is_int = c.type == ColumnType::int32;
+        h5::DataType t = h5::DataType::copy_of(is_int ? H5T_STD_I32LE : H5T_IEEE_F64LE);
+        h5::DataSet d = data.create_extendible_1d(c.name, t, std::max<std::size_t>(chunk_rows, 1),
+                                                  is_int ? static_cast<const void*>(&int_fill) : &nan);
+        d.set_attribute("units", c.units);
+        d.set_attribute("description", c.description);
+        d.set_attribute("long_name", c.description);  // netCDF/xarray convention
+        d.set_attribute("role", role_name(c.role));
+        d.set_attribute("column_index", static_cast<std::int64_t>(i));
+        if (is_int) d.set_attribute("_FillValue_note", "int32 minimum marks an element never written");
+        l.data.push_back(std::move(d));
+    }
+    // Swept columns are dimension scales attached to every measured column.
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        if (columns[i].role != ColumnRole::swept) continue;
+        h5::check(H5DSset_scale(l.data[i].id(), columns[i].name.c_str()),
+                  {path.string(), "/data/" + columns[i].name, "make dimension scale"});
+    }
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        if (columns[i].role != ColumnRole::swept) continue;
+        for (std::size_t j = 0; j < columns.size(); ++j) {
+            if (columns[j].role == ColumnRole::swept) continue;
+            h5::check(H5DSattach_scale(l.data[j].id(), l.data[i].id(), 0),
+                      {path.string(), "/data/" + columns[j].name, "attach dimension scale " + columns[i].name});
+        }
+    }
+
+    h5::Group st = l.file.create_group(status_group);
+    st.set_attribute("description",
+                     "run state; datasets (not attributes) so that they can be rewritten while the file is in "
+                     "SWMR write mode");
+    l.state = st.create_scalar("state", h5::DataType::fixed_utf8(state_len));
+    l.end_time = st.create_scalar("end_time", h5::DataType::fixed_utf8(time_len));
+    l.error = st.create_scalar("error_message", h5::DataType::fixed_utf8(error_len));
+    l.writer = st.create_scalar("writer", h5::DataType::fixed_utf8(writer_len));
+    l.state.write_fixed_string(to_string(info.status));
+    l.end_time.write_fixed_string(info.end_time);
+    l.error.write_fixed_string(info.error_message);
+    l.writer.write_fixed_string(writer_id());
+    return l;
+}
+
+std::int64_t to_i64(double v) { return static_cast<std::int64_t>(v); }
+
+}  // namespace
+
+std::string utc_now_iso8601() {
+    using namespace std::chrono;
+    const auto now = system_clock::now();
+    const auto secs = time_point_cast<seconds>(now);
+    const auto ms = duration_cast<milliseconds>(now - secs).count();
+    const std::time_t t = system_clock::to_time_t(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    char out[48];
+    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
+    return out;
+}
+
+// ======================================================================= writer
+
+struct RunWriter::Impl {
+    fs::path path;
+    Layout l;
+    std::vector<ColumnSpec> columns;
+    WriterOptions options;
+    std::size_t rows = 0;
+    bool finished = false;
+    std::vector<double> dbuf;
+    std::vector<std::int32_t> ibuf;
+
+    void make_durable() {
+        l.file.flush();
+        if (options.durability == Durability::power_loss) l.file.fsync();
+    }
+};
+
+RunWriter::RunWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RunWriter::RunWriter(RunWriter&&) noexcept = default;
+RunWriter& RunWriter::operator=(RunWriter&& o) noexcept {
+    if (this != &o) {
+        if (impl_ && !impl_->finished) {
+            try {
+                finish(RunStatus::aborted, "writer closed without finish()");
+            } catch (...) {
+            }
+        }
+        impl_ = std::move(o.impl_);
+    }
+    return *this;
+}
+
+RunWriter::~RunWriter() {
+    if (impl_ && !impl_->finished) {
+        try {
+            finish(RunStatus::aborted, "writer closed without finish()");
+        } catch (const std::exception& e) {
+            log::get("storage")->error("{}: could not record the final status: {}", impl_->path.string(), e.what());
+        }
+    }
+}
+
+RunWriter RunWriter::create(const fs::path& path, const RunInfo& info, const std::vector<ColumnSpec>& columns,
+                            WriterOptions options) {
+    validate_columns(columns);
+    RunInfo i = info;
+    if (i.start_time.empty()) i.start_time = utc_now_iso8601();
+    i.status = RunStatus::running;
+    i.end_time.clear();
+    i.error_message.clear();
+    auto impl = std::make_unique<Impl>();
+    impl->path = path;
+    impl->columns = columns;
+    impl->options = options;
+    impl->l = write_layout(path, i, columns, options.chunk_rows);
+    impl->l.file.flush();
+    impl->l.file.start_swmr_write();
+    impl->make_durable();
+    log::get("storage")->info("{}: run {} ({}) created, {} columns, SWMR write mode", path.string(), i.run_id,
+                              i.kind, columns.size());
+    return RunWriter(std::move(impl));
+}
+
+RunWriter RunWriter::resume(const fs::path& path, WriterOptions options) {
+    {
+        RunReader r = RunReader::open(path);
+        if (r.status() == RunStatus::complete)
+            throw InputError(path.string() + ": run is complete; refusing to resume it");
+    }
+    // A file whose writer died cannot be opened for writing (HDF5 keeps its SWMR flags set): recover first.
+    h5::File f;
+    try {
+        f = h5::File::open(path.string(), h5::Access::read_write);
+    } catch (const StorageError&) {
+        recover(path);
+        f = h5::File::open(path.string(), h5::Access::read_write);
+    }
+    auto impl = std::make_unique<Impl>();
+    impl->path = path;
+    impl->options = options;
+    h5::Group data = f.open_group(data_group);
+    const std::string names = data.string_attribute("columns");
+    std::size_t rows = std::numeric_limits<std::size_t>::max();
+    std::size_t start = 0;
+    while (start <= names.size()) {
+        const std::size_t comma = names.find(',', start);
+        const std::string name = names.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        h5::DataSet d = data.open_dataset(name);
+        ColumnSpec spec;
+        spec.name = name;
+        spec.units = d.string_attribute("units");
+        spec.description = d.optional_string_attribute("description").value_or("");
+        spec.type = d.type_class() == H5T_INTEGER ? ColumnType::int32 : ColumnType::float64;
+        spec.role = d.optional_string_attribute("role").value_or("measured") == "swept" ? ColumnRole::swept
+                                                                                       : ColumnRole::measured;
+        rows = std::min<std::size_t>(rows, d.length());
+        impl->columns.push_back(spec);
+        impl->l.data.push_back(std::move(d));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    for (auto& d : impl->l.data)
+        if (d.length() != rows) d.set_length(rows);  // drop never-acknowledged partial rows
+    impl->rows = rows;
+    h5::Group st = f.open_group(status_group);
+    impl->l.state = st.open_dataset("state");
+    impl->l.end_time = st.open_dataset("end_time");
+    impl->l.error = st.open_dataset("error_message");
+    impl->l.writer = st.open_dataset("writer");
+    impl->l.state.write_fixed_string(to_string(RunStatus::running));
+    impl->l.end_time.write_fixed_string("");
+    impl->l.error.write_fixed_string("");
+    impl->l.writer.write_fixed_string(writer_id());
+    impl->l.file = std::move(f);
+    impl->l.file.flush();
+    impl->l.file.start_swmr_write();
+    impl->make_durable();
+    log::get("storage")->info("{}: resumed after {} rows", path.string(), rows);
+    return RunWriter(std::move(impl));
+}
+
+void RunWriter::append(std::span<const double> row) { append_rows(row, 1); }
+
+void RunWriter::append_rows(std::span<const double> values, std::size_t n) {
+    if (!impl_) throw StorageError("run writer was moved from");
+    auto& m = *impl_;
+    if (m.finished) throw StorageError(m.path.string() + ": run already finished; cannot append");
+    const std::size_t nc = m.columns.size();
+    if (values.size() != n * nc)
+        throw InputError(m.path.string() + ": append of " + std::to_string(values.size()) + " values for " +
+                         std::to_string(n) + " rows of " + std::to_string(nc) + " columns");
+    if (n == 0) return;
+    // Validate everything before touching the file.
+    for (std::size_t c = 0; c < nc; ++c) {
+        if (m.columns[c].type != ColumnType::int32) continue;
+        for (std::size_t r = 0; r < n; ++r) {
+            const double v = values[r * nc + c];
+            if (!std::isfinite(v) || v != std::trunc(v) || v <= std::numeric_limits<std::int32_t>::min() ||
+                v > std::numeric_limits<std::int32_t>::max())
+                throw InputError(m.path.string() + ": column '" + m.columns[c].name +
+                                 "' holds integers; got " + std::to_string(v));
+        }
+    }
+    const auto offset = static_cast<hsize_t>(m.rows);
+    for (std::size_t c = 0; c < nc; ++c) {
+        auto& d = m.l.data[c];
+        d.set_length(offset + n);
+        if (m.columns[c].type == ColumnType::int32) {
+            m.ibuf.resize(n);
+            for (std::size_t r = 0; r < n; ++r) m.ibuf[r] = static_cast<std::int32_t>(to_i64(values[r * nc + c]));
+            d.write_1d(offset, n, H5T_NATIVE_INT32, m.ibuf.data());
+        } else {
+            m.dbuf.resize(n);
+            for (std::size_t r = 0; r < n; ++r) m.dbuf[r] = values[r * nc + c];
+            d.write_1d(offset, n, H5T_NATIVE_DOUBLE, m.dbuf.data());
+        }
+    }
+    m.make_durable();
+    m.rows += n;
+}
+
+std::size_t RunWriter::size() const { return impl_ ? impl_->rows : 0; }
+const std::vector<ColumnSpec>& RunWriter::columns() const { return impl_->columns; }
+const fs::path& RunWriter::path() const { return impl_->path; }
+bool RunWriter::finished() const { return !impl_ || impl_->finished; }
+
+void RunWriter::finish(RunStatus status, std::string_view error_message) {
+    if (!impl_) throw StorageError("run writer was moved from");
+    auto& m = *impl_;
+    if (m.finished) throw StorageError(m.path.string() + ": run already finished");
+    if (status == RunStatus::running || status == RunStatus::interrupted)
+        throw InputError("finish() takes complete, aborted or failed, not " + std::string(to_string(status)));
+    m.finished = true;  // whatever happens below, never try again from the destructor
+    m.l.error.write_fixed_string(error_message);
+    m.l.end_time.write_fixed_string(utc_now_iso8601());
+    m.l.state.write_fixed_string(to_string(status));
+    m.l.writer.write_fixed_string("");
+    m.make_durable();
+    m.l.data.clear();
+    m.l.state.reset();
+    m.l.end_time.reset();
+    m.l.error.reset();
+    m.l.writer.reset();
+    m.l.file.close();
+    log::get("storage")->info("{}: run finished: {} after {} rows", m.path.string(), to_string(status), m.rows);
+}
+
+// ======================================================================= reader
+
+struct RunReader::Impl {
+    fs::path path;
+    h5::File file;
+    bool swmr = false;
+    RunInfo info;
+    std::vector<ColumnInfo> columns;
+    std::vector<h5::DataSet> data;
+    std::string writer;
+
+    void read_status() {
+        h5::Group st = file.open_group(status_group);
+        info.status = parse_run_status(st.open_dataset("state").read_string());
+        info.end_time = st.open_dataset("end_time").read_string();
+        info.error_message = st.open_dataset("error_message").read_string();
+        writer = st.exists("writer") ? st.open_dataset("writer").read_string() : "";
+    }
+    void read_lengths() {
+        for (std::size_t i = 0; i < data.size(); ++i) columns[i].length = data[i].length();
+    }
+    std::size_t index_of(std::string_view name) const {
+        for (std::size_t i = 0; i < columns.size(); ++i)
+            if (columns[i].spec.name == name) return i;
+        throw InputError(path.string() + ": no column '" + std::string(name) + "' in this run");
+    }
+};
+
+RunReader::RunReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RunReader::RunReader(RunReader&&) noexcept = default;
+RunReader& RunReader::operator=(RunReader&&) noexcept = default;
+RunReader::~RunReader() = default;
+
+RunReader RunReader::open(const fs::path& path) {
+    const std::string p = path.string();
+    std::error_code ec;
+    if (!fs::exists(path, ec)) throw StorageError(p + ": no such file");
+    if (!fs::is_regular_file(path, ec)) throw StorageError(p + ": not a regular file");
+    if (::access(p.c_str(), R_OK) != 0) throw StorageError(p + ": cannot read: " + std::strerror(errno));
+    if (!h5::is_hdf5(p)) throw StorageError(p + ": not an HDF5 file");
+    auto m = std::make_unique<Impl>();
+    m->path = path;
+    try {
+        m->file = h5::File::open(p, h5::Access::read_only);
+    } catch (const StorageError& first) {
+        // A file still being written, or whose writer died, carries SWMR status flags that refuse a
+        // normal open ("file is already open for write"); a SWMR read works on both. Other failures
+        // (truncated, corrupt) are reported as they are: a SWMR read would skip HDF5's EOF check.
+        if (std::string(first.what()).find("already open for") == std::string::npos) throw;
+        try {
+            m->file = h5::File::open(p, h5::Access::read_swmr);
+            m->swmr = true;
+        } catch (const StorageError&) {
+            throw StorageError(first.what());
+        }
+    }
+    try {
+        auto& f = m->file;
+        const auto fmt = f.optional_string_attribute("mtjlab_format");
+        if (!fmt || *fmt != format_name)
+            throw InputError(p + ": not an mtjlab run file (HDF5 file without mtjlab_format = \"" +
+                             std::string(format_name) + "\")");
+        auto& i = m->info;
+        i.file_format_version = f.int_attribute("format_version");
+        if (i.file_format_version > format_version || i.file_format_version < 1)
+            throw InputError(p + ": run-file format version " + std::to_string(i.file_format_version) +
+                             " is not supported by this mtjlab (reads 1.." + std::to_string(format_version) + ")");
+        auto s = [&](const char* name) { return f.optional_string_attribute(name).value_or(""); };
+        i.mtjlab_version = s("mtjlab_version");
+        i.mtjlab_git_hash = s("mtjlab_git_hash");
+        i.run_id = s("run_id");
+        i.kind = s("kind");
+        i.recipe_name = s("recipe_name");
+        i.recipe_text = s("recipe_text");
+        i.parameters_json = s("parameters_json");
+        i.station_toml = s("station_toml");
+        i.instruments_json = s("instruments_json");
+        i.start_time = s("start_time");
+        i.virtual_run = f.has_attribute("virtual") && f.int_attribute("virtual") != 0;
+        i.device.wafer_id = s("wafer_id");
+        if (f.has_attribute("die")) i.device.die = static_cast<int>(f.int_attribute("die"));
+        if (f.has_attribute("device")) i.device.device = static_cast<int>(f.int_attribute("device"));
+        if (f.has_attribute("thickness_nm")) i.device.thickness_nm = f.double_attribute("thickness_nm");
+        if (f.has_attribute("cells")) i.device.cells = static_cast<int>(f.int_attribute("cells"));
+        m->read_status();
+
+        h5::Group data = f.open_group(data_group);
+        const std::string names = data.string_attribute("columns");
+        std::size_t start = 0;
+        while (start <= names.size() && !names.empty()) {
+            const std::size_t comma = names.find(',', start);
+            const std::string name =
+                names.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            h5::DataSet d = data.open_dataset(name);
+            ColumnInfo ci;
+            ci.spec.name = name;
+            ci.spec.units = d.string_attribute("units");
+            ci.spec.description = d.optional_string_attribute("description").value_or("");
+            const auto cls = d.type_class();
+            if (cls != H5T_INTEGER && cls != H5T_FLOAT)
+                throw StorageError(p + ": /data/" + name + ": not a numeric dataset");
+            ci.spec.type = cls == H5T_INTEGER ? ColumnType::int32 : ColumnType::float64;
+            ci.spec.role = d.optional_string_attribute("role").value_or("measured") == "swept" ? ColumnRole::swept
+                                                                                               : ColumnRole::measured;
+            m->columns.push_back(std::move(ci));
+            m->data.push_back(std::move(d));
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+        }
+        m->read_lengths();
+    } catch (const InputError&) {
+        throw;
+    } catch (const StorageError& e) {
+        throw StorageError(std::string(e.what()) + (m->swmr ? " (file opened in SWMR-read mode)" : ""));
+    }
+    return RunReader(std::move(m));
+}
+
+const RunInfo& RunReader::info() const { return impl_->info; }
+RunStatus RunReader::status() const { return impl_->info.status; }
+std::vector<std::string> RunReader::column_names() const {
+    std::vector<std::string> out;
+    for (const auto& c : impl_->columns) out.push_back(c.spec.name);
+    return out;
+}
+const std::vector<ColumnInfo>& RunReader::columns() const { return impl_->columns; }
+bool RunReader::has_column(std::string_view name) const {
+    return std::any_of(impl_->columns.begin(), impl_->columns.end(),
+                       [&](const ColumnInfo& c) { return c.spec.name == name; });
+}
+std::string RunReader::units(std::string_view name) const { return impl_->columns[impl_->index_of(name)].spec.units; }
+
+std::size_t RunReader::size() const {
+    if (impl_->columns.empty()) return 0;
+    std::size_t n = std::numeric_limits<std::size_t>::max();
+    for (const auto& c : impl_->columns) n = std::min(n, c.length);
+    return n;
+}
+
+std::vector<double> RunReader::column(std::string_view name) const {
+    const std::size_t i = impl_->index_of(name);
+    std::vector<double> v(size());
+    impl_->data[i].read_1d(0, v.size(), H5T_NATIVE_DOUBLE, v.data());
+    return v;
+}
+
+bool RunReader::opened_swmr() const { return impl_->swmr; }
+const std::string& RunReader::writer() const { return impl_->writer; }
+
+std::optional<bool> RunReader::writer_alive() const {
+    const std::string& w = impl_->writer;
+    const auto colon = w.rfind(':');
+    if (colon == std::string::npos || w.substr(0, colon) != host_name()) return std::nullopt;
+    long pid = 0;
+    try {
+        pid = std::stol(w.substr(colon + 1));
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    if (pid <= 0) return std::nullopt;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0) return true;
+    return errno == EPERM;
+}
+
+void RunReader::refresh() {
+    // (Within one process HDF5 shares the file with the writer: nothing to refresh, just re-read.)
+    if (impl_->swmr) {
+        for (auto& d : impl_->data) d.refresh();
+        h5::Group st = impl_->file.open_group(status_group);
+        for (const char* n : {"state", "end_time", "error_message", "writer"}) st.open_dataset(n).refresh();
+    }
+    impl_->read_status();
+    impl_->read_lengths();
+}
+
+// ======================================================================= recover
+
+namespace {
+void fsync_path(const fs::path& p, bool directory) {
+    const int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0) throw StorageError(p.string() + ": cannot open for fsync: " + std::strerror(errno));
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) throw StorageError(p.string() + ": fsync failed: " + std::strerror(err));
+}
+}  // namespace
+
+RecoverResult recover(const fs::path& path, bool force) {
+    RecoverResult res;
+    const std::string p = path.string();
+    RunInfo info;
+    std::vector<ColumnSpec> specs;
+    std::vector<std::vector<double>> values;
+    {
+        RunReader r = RunReader::open(path);
+        res.status = r.status();
+        res.rows = r.size();
+        if (!r.opened_swmr() && r.status() != RunStatus::running) return res;  // closed and finished: nothing to do
+        if (r.status() == RunStatus::running && !force && r.writer_alive().value_or(false))
+            throw StorageError(p + ": its writer (" + r.writer() +
+                               ") is still running; recover only files whose writer died (or use --force)");
+        info = r.info();
+        for (const auto& c : r.columns()) {
+            specs.push_back(c.spec);
+            res.dropped += c.length - res.rows;
+            values.push_back(r.column(c.spec.name));
+        }
+    }
+    if (info.status == RunStatus::running) {
+        info.status = RunStatus::interrupted;
+        info.error_message = recovered_message;
+        info.end_time = utc_now_iso8601();
+    }
+    res.status = info.status;
+
+    // Write the copy next to the original, make it durable, then atomically replace the original.
+    const fs::path tmp = fs::path(p + ".recover-tmp");
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    try {
+        Layout l = write_layout(tmp, info, specs, 1024);
+        // The provenance must be the original writer's, not this process's.
+        l.file.set_attribute("mtjlab_version", info.mtjlab_version);
+        l.file.set_attribute("mtjlab_git_hash", info.mtjlab_git_hash);
+        l.file.set_attribute("recovered_by", std::string(mtjlab::version_string()));
+        l.file.set_attribute("recovered_at", utc_now_iso8601());
+        for (std::size_t c = 0; c < specs.size(); ++c) {
+            l.data[c].set_length(res.rows);
+            l.data[c].write_1d(0, res.rows, H5T_NATIVE_DOUBLE, values[c].data());
+        }
+        l.writer.write_fixed_string("");
+        l.data.clear();
+        l.state.reset();
+        l.end_time.reset();
+        l.error.reset();
+        l.writer.reset();
+        l.file.close();
+        fsync_path(tmp, false);
+    } catch (...) {
+        fs::remove(tmp, ec);
+        throw;
+    }
+    if (::rename(tmp.c_str(), p.c_str()) != 0) {
+        const int err = errno;
+        fs::remove(tmp, ec);
+        throw StorageError(p + ": cannot replace with the recovered copy: " + std::strerror(err));
+    }
+    fsync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path(), true);
+    res.changed = true;
+    log::get("storage")->info("{}: recovered {} rows, status {}", p, res.rows, to_string(res.status));
+    return res;
+}
+
+}  // namespace mtjlab::storage

@@ -1,0 +1,132 @@
+// mtjlab h5 info / recover: output on good files, one-line errors with exit code 2 on bad ones.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "mtjlab/storage/h5.hpp"
+#include "mtjlab/storage/run_file.hpp"
+#include "test_support.hpp"
+
+using namespace mtjlab;
+using namespace mtjlab::storage;
+
+namespace {
+std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+
+void make_run(const std::filesystem::path& path, std::size_t rows) {
+    RunInfo i;
+    i.run_id = "cli-1";
+    i.kind = "rv_pulse_train";
+    i.recipe_name = "rv";
+    i.recipe_text = "[pulses]\nwidth_s = 1e-6\n";
+    i.device = {"W01", 2, 9, 1.6, 1};
+    auto w = RunWriter::create(path, i, columns_for("rv_pulse_train"));
+    for (std::size_t k = 0; k < rows; ++k) {
+        const double v = static_cast<double>(k);
+        w.append({0.1 * v, 1e-6, 0.0, 2000 + v, 0, 1, v});
+    }
+    w.finish(RunStatus::complete);
+}
+
+/// The error contract: exit code 2, exactly one line on stderr that names the file, no HDF5 stack.
+void check_bad(const test::CommandResult& r, const std::filesystem::path& file, const std::string& problem) {
+    INFO("stderr: " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.find(file.string()) != std::string::npos);
+    CHECK(r.err.find(problem) != std::string::npos);
+    CHECK(r.err.find("HDF5-DIAG") == std::string::npos);
+    CHECK(r.err.find("#000") == std::string::npos);
+}
+}  // namespace
+
+TEST_CASE("mtjlab h5 info prints runs, status, provenance and datasets", "[integration]") {
+    test::TempDir dir("cli");
+    const auto path = dir / "rv.h5";
+    make_run(path, 17);
+    const auto r = test::run_cli("h5 info " + q(path));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("status:      complete") != std::string::npos);
+    CHECK(r.out.find("rv_pulse_train") != std::string::npos);
+    CHECK(r.out.find("/data/resistance_ohm  [17] float64  units Ohm") != std::string::npos);
+    CHECK(r.out.find("/data/pulse_amplitude_V  [17] float64  units V  (dimension scale)") != std::string::npos);
+    CHECK(r.out.find("wafer W01, die 2, device 9") != std::string::npos);
+
+    const auto j = test::run_cli("h5 info --json " + q(path));
+    REQUIRE(j.exit_code == 0);
+    const auto doc = nlohmann::json::parse(j.out);
+    CHECK(doc["format"] == "mtjlab-run");
+    REQUIRE(doc["runs"].size() == 1);
+    const auto& run = doc["runs"][0];
+    CHECK(run["status"] == "complete");
+    CHECK(run["rows"] == 17);
+    CHECK(run["recipe_text"] == "[pulses]\nwidth_s = 1e-6\n");
+    CHECK(run["device"]["thickness_nm"] == 1.6);
+    CHECK(run["datasets"].size() == 7);
+    CHECK(run["datasets"][3]["name"] == "resistance_ohm");
+    CHECK(run["datasets"][3]["units"] == "Ohm");
+    CHECK(run["datasets"][3]["length"] == 17);
+
+    const auto rec = test::run_cli("recover " + q(path));
+    CHECK(rec.exit_code == 0);
+    CHECK(rec.out.find("nothing to recover") != std::string::npos);
+}
+
+TEST_CASE("h5 info and recover reject bad files with one line and exit code 2", "[integration]") {
+    test::TempDir dir("cli");
+    // Missing.
+    const auto missing = dir / "missing.h5";
+    check_bad(test::run_cli("h5 info " + q(missing)), missing, "no such file");
+    check_bad(test::run_cli("recover " + q(missing)), missing, "no such file");
+    // Random bytes.
+    const auto junk = dir / "junk.h5";
+    {
+        std::mt19937 rng(7);
+        std::ofstream out(junk, std::ios::binary);
+        for (int i = 0; i < 4096; ++i) out.put(static_cast<char>(rng() & 0xff));
+    }
+    check_bad(test::run_cli("h5 info " + q(junk)), junk, "not an HDF5 file");
+    check_bad(test::run_cli("recover " + q(junk)), junk, "not an HDF5 file");
+    // Empty file.
+    const auto empty = dir / "empty.h5";
+    std::ofstream(empty).close();
+    check_bad(test::run_cli("h5 info " + q(empty)), empty, "not an HDF5 file");
+    // Foreign HDF5 (made with the C API, no mtjlab_format attribute).
+    const auto foreign = dir / "foreign.h5";
+    {
+        h5::silence();
+        const hid_t f = H5Fcreate(foreign.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        REQUIRE(f >= 0);
+        const hsize_t dims[1] = {3};
+        const hid_t sp = H5Screate_simple(1, dims, nullptr);
+        const hid_t d = H5Dcreate2(f, "x", H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        const double v[3] = {1, 2, 3};
+        H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+        H5Dclose(d);
+        H5Sclose(sp);
+        H5Fclose(f);
+    }
+    check_bad(test::run_cli("h5 info " + q(foreign)), foreign, "not an mtjlab run file");
+    check_bad(test::run_cli("recover " + q(foreign)), foreign, "not an mtjlab run file");
+    // Truncated run files: cut a real one at several lengths.
+    const auto good = dir / "good.h5";
+    make_run(good, 3000);
+    const auto size = std::filesystem::file_size(good);
+    for (const double frac : {0.9, 0.5, 0.1}) {
+        const auto cut = dir / ("cut" + std::to_string(static_cast<int>(frac * 100)) + ".h5");
+        std::filesystem::copy_file(good, cut);
+        std::filesystem::resize_file(cut, static_cast<std::uintmax_t>(static_cast<double>(size) * frac));
+        const auto r = test::run_cli("h5 info " + q(cut));
+        check_bad(r, cut, "");
+        const auto rr = test::run_cli("recover " + q(cut));
+        check_bad(rr, cut, "");
+        CHECK(std::filesystem::file_size(cut) == static_cast<std::uintmax_t>(static_cast<double>(size) * frac));
+    }
+    // A directory.
+    check_bad(test::run_cli("h5 info " + q(dir.path())), dir.path(), "not a regular file");
+}
