@@ -86,6 +86,8 @@ TEST_CASE("SIGKILL at random moments never loses an acknowledged row", "[integra
     std::mt19937_64 rng(20261129);  // seeded: the same kill schedule on every run
     constexpr int kills = 60;
     int early = 0, resumed = 0, via_cli = 0;
+    int torn = 0;      // kills that left columns of different lengths (inside an append)
+    int unacked = 0;   // kills after a row was durable but before its acknowledgement was printed
     std::size_t total_acked = 0;
     for (int it = 0; it < kills; ++it) {
         const auto path = (dir / ("crash-" + std::to_string(it) + ".h5")).string();
@@ -118,6 +120,10 @@ TEST_CASE("SIGKILL at random moments never loses an acknowledged row", "[integra
             REQUIRE(r.writer_alive() == std::optional<bool>(false));
             const std::size_t n = check_rows(r);
             REQUIRE(n >= o.acked);
+            if (n > o.acked) ++unacked;
+            std::size_t longest = 0;
+            for (const auto& c : r.columns()) longest = std::max(longest, c.length);
+            if (longest > n) ++torn;
         }
         // 2. Recovered (library or CLI): a normal closed file, status interrupted, same rows.
         if (it % 5 == 0) {
@@ -159,8 +165,44 @@ TEST_CASE("SIGKILL at random moments never loses an acknowledged row", "[integra
         }
     }
     WARN("crash test: " << kills << " SIGKILLs (" << early << " during create), " << total_acked
-                        << " acknowledged rows, " << via_cli << " recovered via CLI, " << resumed << " resumed");
+                        << " acknowledged rows, " << torn << " torn appends, " << unacked
+                        << " durable-but-unacknowledged, " << via_cli << " recovered via CLI, " << resumed
+                        << " resumed");
     CHECK(kills - early >= 50);
     CHECK(via_cli >= 5);
     CHECK(resumed >= 5);
+}
+
+TEST_CASE("recover survives a stale temporary and resume recovers by itself", "[integration]") {
+    test::TempDir dir("crash2");
+    const auto path = (dir / "run.h5").string();
+    const auto err = (dir / "w.err").string();
+    const Outcome o = run_and_kill({MTJLAB_CRASH_WRITER, "create", path, "1000000", "5"}, err, 40, 0, false);
+    REQUIRE(o.created);
+    REQUIRE(o.acked >= 40);
+    // A previous recovery that was killed half-way left its temporary behind.
+    {
+        std::FILE* f = std::fopen((path + ".recover-tmp").c_str(), "wb");
+        REQUIRE(f);
+        std::fputs("half a file", f);
+        std::fclose(f);
+    }
+    // resume() recovers the orphaned file itself, then continues.
+    {
+        test::ChildProcess child({MTJLAB_CRASH_WRITER, "resume", path, std::to_string(o.acked + 10), "9", "0", "finish"},
+                                 err);
+        std::string first;
+        while (const auto line = child.read_line()) {
+            if (first.empty()) first = *line;
+        }
+        const int st = child.wait();
+        REQUIRE(WIFEXITED(st));
+        REQUIRE(WEXITSTATUS(st) == 0);
+        CHECK(first.rfind("created", 0) == 0);
+    }
+    CHECK_FALSE(std::filesystem::exists(path + ".recover-tmp"));
+    const auto r = RunReader::open(path);
+    CHECK_FALSE(r.opened_swmr());
+    CHECK(r.status() == RunStatus::complete);
+    CHECK(check_rows(r) >= o.acked + 10);
 }
