@@ -1,0 +1,111 @@
+#pragma once
+// The bench as the run engine drives it: the capability interfaces behind a guard that re-checks every
+// command against the station limits right before it reaches a driver (preflight checked the plan; this
+// is the second line), plus the safe state (field ramped to zero, outputs off) on every exit path.
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "mtjlab/acquisition/cancel.hpp"
+#include "mtjlab/acquisition/plan.hpp"
+#include "mtjlab/drivers/gaussmeter/gaussmeter.hpp"
+#include "mtjlab/drivers/lockin/lock_in.hpp"
+#include "mtjlab/drivers/magnet/magnet_supply.hpp"
+#include "mtjlab/drivers/pulse_gen/pulse_generator.hpp"
+
+namespace mtjlab::acquisition {
+
+/// The instruments of a run (not owned). The gaussmeter is optional.
+struct Instruments {
+    drivers::PulseGenerator* pulse = nullptr;
+    drivers::LockIn* lockin = nullptr;
+    drivers::MagnetSupply* magnet = nullptr;
+    drivers::Gaussmeter* gaussmeter = nullptr;
+};
+
+/// How time passes: a real bench sleeps; the virtual lab advances its virtual clock.
+struct BenchClock {
+    std::function<void(Second)> wait;
+    std::function<Second()> now;
+};
+/// Sleeps for real; now() is the steady clock since the first call.
+BenchClock real_clock();
+
+/// One averaged reading of the junction.
+struct Reading {
+    Volt x{0.0};
+    Volt y{0.0};
+    Ohm resistance{0.0};            ///< R_ref * x / (V_ac - x); +inf when x >= V_ac (open circuit)
+    std::optional<Tesla> field_measured;  ///< gaussmeter, when the station has one
+};
+
+/// Resistance of the junction from the in-phase voltage across it (divider with the reference).
+Ohm resistance_from(Volt x, Volt v_ac, Ohm r_ref);
+
+/// Guarded bench. Not thread-safe. Every method except make_safe() throws LimitError (before any I/O)
+/// for a command beyond the limits, AbortNow when the cancel token reaches level 2 between
+/// transactions, and the drivers' errors.
+class GuardedBench {
+public:
+    GuardedBench(Instruments instruments, BenchLimits limits, BenchCalibration cal, BenchClock clock,
+                 const CancelToken* cancel = nullptr);
+
+    /// Safe start: magnet in current mode at 0 A with the output on and the user current limit set; lock-in
+    /// reference at the calibrated amplitude and frequency. The pulse output stays off until the first pulse.
+    void initialize();
+    /// Ramps to the field in steps of at most cal.ramp_step at cal.ramp_rate; each step is checked.
+    void set_field(const SetField& step);
+    /// One pulse (configures width/amplitude only when they change; turns the output on the first time).
+    void pulse(const ApplyPulse& step);
+    /// Waits (between cancellation checks).
+    void wait(Second duration);
+    /// Settles (5 time constants after any change), then averages the lock-in. A read that fails on the link
+    /// (timeout, dropped connection, garbled reply) is retried up to twice: reads have no side effects.
+    Reading read(const Read& step);
+    /// Field ramped to zero, every output off (each instrument's safe_state). Never throws; problems are
+    /// logged and returned ("" when all went well). Safe to call many times.
+    std::string make_safe() noexcept;
+
+    [[nodiscard]] Second now() const { return clock_.now(); }
+    [[nodiscard]] Tesla field() const { return field_; }
+    [[nodiscard]] unsigned read_retries() const { return read_retries_; }
+    [[nodiscard]] const Instruments& instruments() const { return inst_; }
+    [[nodiscard]] const BenchLimits& limits() const { return limits_; }
+    [[nodiscard]] const BenchCalibration& calibration() const { return cal_; }
+    void set_cancel(const CancelToken* cancel) { cancel_ = cancel; }
+
+private:
+    void checkpoint() const;
+    void step_current(Tesla field, bool for_safety);
+    void ramp(Tesla target, bool for_safety);
+    Instruments inst_;
+    BenchLimits limits_;
+    BenchCalibration cal_;
+    BenchClock clock_;
+    const CancelToken* cancel_;
+    Tesla field_{0.0};
+    bool pulse_configured_ = false;
+    bool pulse_output_on_ = false;
+    Volt pulse_amplitude_{0.0};
+    Second pulse_width_{0.0};
+    std::optional<Volt> ref_amplitude_;
+    std::optional<Hertz> ref_frequency_;
+    std::optional<Second> tau_;
+    bool ranged_ = false;
+    Second last_change_{-1e30};
+    unsigned read_retries_ = 0;
+};
+
+/// RAII: make_safe() when leaving the scope, however it is left.
+class BenchGuard {
+public:
+    explicit BenchGuard(GuardedBench& bench) : bench_(bench) {}
+    ~BenchGuard() { bench_.make_safe(); }
+    BenchGuard(const BenchGuard&) = delete;
+    BenchGuard& operator=(const BenchGuard&) = delete;
+
+private:
+    GuardedBench& bench_;
+};
+
+}  // namespace mtjlab::acquisition

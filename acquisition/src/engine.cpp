@@ -1,0 +1,354 @@
+#include "mtjlab/acquisition/engine.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "mtjlab/core/error.hpp"
+#include "mtjlab/core/log.hpp"
+
+namespace mtjlab::acquisition {
+namespace fs = std::filesystem;
+namespace {
+
+template <class... F>
+struct overloaded : F... { using F::operator()...; };
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
+
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+
+/// Everything one point can contribute to a row.
+struct PointValues {
+    const Point* point = nullptr;
+    Reading main;
+    std::optional<Reading> before;
+    double time_s = 0;
+    int switched = 0;
+};
+
+double column_value(const std::string& name, const PointValues& v) {
+    const Point& p = *v.point;
+    if (name == "field_T") return p.swept;
+    if (name == "field_measured_T") return v.main.field_measured ? v.main.field_measured->si() : nan;
+    if (name == "resistance_ohm") return v.main.resistance.si();
+    if (name == "x_V") return v.main.x.si();
+    if (name == "y_V") return v.main.y.si();
+    if (name == "branch") return p.branch;
+    if (name == "direction") return p.direction;
+    if (name == "time_s") return v.time_s;
+    if (name == "pulse_amplitude_V") return p.pulse_amplitude.si();
+    if (name == "pulse_width_s") return p.pulse_width.si();
+    if (name == "assist_field_T") return p.field.si();
+    if (name == "trial") return p.trial;
+    if (name == "switched") return v.switched;
+    if (name == "resistance_before_ohm") return v.before ? v.before->resistance.si() : nan;
+    throw Error("run engine: no value for column '" + name + "'");
+}
+
+bool changed(double r_prev, double r_now, double threshold) {
+    if (!std::isfinite(r_prev) || !std::isfinite(r_now) || r_prev <= 0) return std::isfinite(r_prev) != std::isfinite(r_now);
+    return std::abs(r_now - r_prev) / r_prev > threshold;
+}
+
+std::string run_id_for(const Job& job) {
+    std::string t = storage::utc_now_iso8601();  // 2026-11-29T01:02:03.456Z
+    std::string compact;
+    for (char c : t)
+        if (c != '-' && c != ':' && c != '.') compact += c;
+    return compact + "-" + job.name;
+}
+
+void write_manifest(const fs::path& path, const nlohmann::json& m) {
+    const fs::path tmp = path.string() + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) throw StorageError(path.string() + ": cannot write the campaign manifest");
+        out << m.dump(2) << '\n';
+        out.flush();
+        if (!out) throw StorageError(path.string() + ": cannot write the campaign manifest");
+    }
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) throw StorageError(path.string() + ": cannot replace the campaign manifest: " + ec.message());
+}
+
+nlohmann::json device_json(const DeviceRef& d) {
+    return {{"wafer_id", d.wafer_id}, {"die", d.die}, {"device", d.device}, {"thickness_nm", d.thickness_nm},
+            {"cells", d.cells}};
+}
+
+}  // namespace
+
+RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, const RunOptions& options) {
+    const Plan& plan = job.plan;
+    RunOutcome out;
+    out.name = job.name;
+    out.file = file;
+    out.total = plan.points.size();
+    auto log = log::get("acquisition");
+
+    // Earlier rows (resume): the breakdown baseline, the last resistance and time.
+    std::optional<storage::RunWriter> writer;
+    std::vector<double> prior_r, prior_amp;
+    double time_offset = 0;
+    if (fs::exists(file)) {
+        storage::RunReader reader = storage::RunReader::open(file);
+        if (reader.status() == storage::RunStatus::complete) {
+            out.status = storage::RunStatus::complete;
+            out.rows = reader.size();
+            out.skipped = true;
+            out.message = "already complete";
+            return out;
+        }
+        if (!options.resume)
+            throw InputError(fmt::format("{}: run file exists and is unfinished ({}); use --resume to continue it",
+                                         file.string(), storage::to_string(reader.status())));
+        if (reader.has_column("resistance_ohm")) prior_r = reader.column("resistance_ohm");
+        if (reader.has_column("pulse_amplitude_V")) prior_amp = reader.column("pulse_amplitude_V");
+        if (reader.has_column("time_s")) {
+            auto t = reader.column("time_s");
+            if (!t.empty()) time_offset = t.back();
+        }
+    }
+
+    const bool resuming = fs::exists(file);
+    bench.initialize();
+    std::string instruments = options.instruments_snapshot ? options.instruments_snapshot()
+                                                           : options.provenance.instruments_json;
+    if (resuming) {
+        writer = storage::RunWriter::resume(file);
+        log->info("{}: resuming after {} of {} points", file.string(), writer->size(), plan.points.size());
+    } else {
+        storage::RunInfo info;
+        info.run_id = run_id_for(job);
+        info.kind = plan.kind;
+        info.recipe_name = job.run_name;
+        info.recipe_text = job.recipe_text;
+        info.parameters_json = job.parameters_json;
+        info.station_toml = options.provenance.station_toml;
+        info.instruments_json = instruments;
+        info.virtual_run = options.provenance.virtual_run;
+        info.device = {job.device.wafer_id, job.device.die, job.device.device, job.device.thickness_nm,
+                       job.device.cells};
+        writer = storage::RunWriter::create(file, info, storage::columns_for(plan.kind));
+    }
+    const std::size_t start = writer->size();
+    if (start > plan.points.size())
+        throw InputError(fmt::format("{}: holds {} rows but the plan has only {} points (different recipe?)",
+                                     file.string(), start, plan.points.size()));
+    if (options.progress && start > 0) options.progress->advance(start);
+
+    std::vector<std::string> names;
+    for (const auto& c : writer->columns()) names.push_back(c.name);
+    std::vector<double> row(names.size());
+
+    std::optional<double> baseline = prior_r.empty() ? std::nullopt : std::optional<double>(prior_r.front());
+    double prev_r = prior_r.empty() ? nan : prior_r.back();
+    for (std::size_t k = 1; k < prior_r.size() && k < prior_amp.size(); ++k) {
+        if (plan.kind != "switching_probability" && changed(prior_r[k - 1], prior_r[k], plan.switch_threshold)) {
+            ++out.switches;
+            if (!out.first_switch_V) out.first_switch_V = prior_amp[k];
+        }
+    }
+    const Second t0 = bench.now() - Second(time_offset);
+    const bool is_rv = plan.kind == "rv_pulse_train" || plan.kind == "field_free_rv";
+
+    auto stop_with = [&](storage::RunStatus status, const std::string& message) {
+        const std::string unsafe = bench.make_safe();
+        out.status = status;
+        out.message = unsafe.empty() ? message : message + "; safe state: " + unsafe;
+        out.rows = writer->size();
+        writer->finish(status, out.message);
+    };
+
+    try {
+        for (std::size_t i = start; i < plan.points.size(); ++i) {
+            if (options.cancel && options.cancel->level() >= 1) {
+                stop_with(storage::RunStatus::aborted,
+                          fmt::format("stopped by the user (Ctrl-C) after {} of {} points", i, plan.points.size()));
+                return out;
+            }
+            const Point& point = plan.points[i];
+            PointValues v;
+            v.point = &point;
+            for (const Step& s : point.steps) {
+                std::visit(overloaded{[&](const SetField& f) { bench.set_field(f); },
+                                      [&](const ApplyPulse& p) { bench.pulse(p); },
+                                      [&](const Wait& w) { bench.wait(w.duration); },
+                                      [&](const Read& r) {
+                                          Reading rd = bench.read(r);
+                                          if (r.role == ReadRole::before) v.before = rd;
+                                          else v.main = rd;
+                                      }},
+                           s);
+            }
+            v.time_s = (bench.now() - t0).si();
+            const double r_now = v.main.resistance.si();
+            if (v.before) v.switched = changed(v.before->resistance.si(), r_now, plan.switch_threshold) ? 1 : 0;
+            for (std::size_t c = 0; c < names.size(); ++c) row[c] = column_value(names[c], v);
+            writer->append(row);  // durable when it returns
+            if (options.progress) options.progress->advance();
+            if (is_rv && i > 0 && changed(prev_r, r_now, plan.switch_threshold)) {
+                ++out.switches;
+                if (!out.first_switch_V) out.first_switch_V = point.pulse_amplitude.si();
+            }
+            prev_r = r_now;
+            if (plan.breakdown) {
+                if (!baseline) baseline = r_now;
+                const bool broken = !std::isfinite(r_now) || r_now < plan.breakdown->short_fraction * *baseline ||
+                                    r_now > plan.breakdown->open_factor * *baseline;
+                if (broken) {
+                    out.breakdown_amplitude_V = point.pulse_amplitude.si();
+                    if (options.progress) options.progress->skip(plan.points.size() - i - 1);
+                    // Stop at once: no further pulse reaches a broken device.
+                    stop_with(storage::RunStatus::complete,
+                              fmt::format("breakdown at {:g} V: R {:.4g} Ohm -> {:.4g} Ohm", point.pulse_amplitude.si(),
+                                          *baseline, r_now));
+                    return out;
+                }
+            }
+        }
+        bench.set_field(SetField{Tesla(0.0), Ampere(0.0)});
+    } catch (const AbortNow&) {
+        stop_with(storage::RunStatus::aborted,
+                  fmt::format("aborted at once (second Ctrl-C) after {} of {} points", writer->size(),
+                              plan.points.size()));
+        return out;
+    } catch (const std::exception& e) {
+        stop_with(storage::RunStatus::failed, e.what());
+        throw;
+    }
+    std::string note;
+    if (plan.breakdown) note = "no breakdown up to the last amplitude";
+    if (is_rv) {
+        note = out.first_switch_V ? fmt::format("switched: yes ({} changes, first at {:g} V)", out.switches,
+                                                *out.first_switch_V)
+                                  : "switched: no";
+    }
+    out.status = storage::RunStatus::complete;
+    out.rows = writer->size();
+    out.message = note;
+    writer->finish(storage::RunStatus::complete, note);
+    return out;
+}
+
+std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& bench, const RunOptions& options) {
+    std::vector<RunOutcome> outcomes;
+    std::error_code ec;
+    fs::create_directories(options.directory, ec);
+    if (ec) throw StorageError(options.directory.string() + ": cannot create the output directory: " + ec.message());
+
+    nlohmann::json manifest;
+    std::map<std::string, std::string> previous;  // job name -> status from an earlier session
+    if (options.manifest && fs::exists(*options.manifest)) {
+        std::ifstream in(*options.manifest);
+        try {
+            manifest = nlohmann::json::parse(in);
+        } catch (const std::exception& e) {
+            throw InputError(options.manifest->string() + ": unreadable campaign manifest: " + e.what());
+        }
+        if (!options.resume)
+            throw InputError(options.manifest->string() +
+                             ": a campaign was already started in this directory; use --resume to continue it");
+        if (manifest.value("campaign", std::string()) != options.campaign_name)
+            throw InputError(fmt::format("{}: belongs to campaign '{}', not '{}'", options.manifest->string(),
+                                         manifest.value("campaign", std::string()), options.campaign_name));
+        for (const auto& j : manifest["jobs"]) previous[j.value("name", "")] = j.value("status", "");
+    }
+    if (options.manifest) {
+        manifest["format"] = manifest_format;
+        manifest["format_version"] = manifest_version;
+        manifest["campaign"] = options.campaign_name;
+        if (!manifest.contains("started")) manifest["started"] = storage::utc_now_iso8601();
+        manifest["recipe_text"] = options.campaign_text;
+        manifest["virtual"] = options.provenance.virtual_run;
+        nlohmann::json list = nlohmann::json::array();
+        for (const Job& j : jobs) {
+            const auto it = previous.find(j.name);
+            list.push_back({{"name", j.name},
+                            {"file", j.name + ".h5"},
+                            {"run", j.run_name},
+                            {"kind", j.kind},
+                            {"device", device_json(j.device)},
+                            {"points", j.plan.points.size()},
+                            {"rows", 0},
+                            {"status", it != previous.end() ? it->second : "pending"},
+                            {"note", ""}});
+        }
+        // Keep what earlier sessions recorded (rows, notes) for jobs that are still in the list.
+        if (manifest.contains("jobs"))
+            for (const auto& old : manifest["jobs"])
+                for (auto& j : list)
+                    if (j["name"] == old.value("name", "")) {
+                        j["rows"] = old.value("rows", 0);
+                        j["note"] = old.value("note", "");
+                    }
+        manifest["jobs"] = list;
+        manifest["updated"] = storage::utc_now_iso8601();
+        write_manifest(*options.manifest, manifest);
+    }
+
+    std::optional<DeviceRef> on_stage;
+    for (std::size_t k = 0; k < jobs.size(); ++k) {
+        const Job& job = jobs[k];
+        if (options.cancel && options.cancel->level() >= 1) break;
+        const fs::path file = options.directory / (job.name + ".h5");
+        if (options.progress) options.progress->job(job.name, k, jobs.size());
+        auto record = [&](const RunOutcome& o) {
+            if (!options.manifest) return;
+            auto& j = manifest["jobs"][k];
+            j["status"] = std::string(storage::to_string(o.status));
+            j["rows"] = o.rows;
+            j["note"] = o.message;
+            if (o.breakdown_amplitude_V) j["breakdown_V"] = *o.breakdown_amplitude_V;
+            if (o.first_switch_V) j["first_switch_V"] = *o.first_switch_V;
+            if (job.kind == "field_free_rv" || job.kind == "rv_pulse_train") j["switched"] = o.first_switch_V.has_value();
+            manifest["updated"] = storage::utc_now_iso8601();
+            write_manifest(*options.manifest, manifest);
+        };
+        if (previous.count(job.name) && previous[job.name] == "complete" && fs::exists(file)) {
+            RunOutcome o;
+            o.name = job.name;
+            o.file = file;
+            o.status = storage::RunStatus::complete;
+            o.skipped = true;
+            o.total = job.plan.points.size();
+            o.rows = manifest["jobs"][k].value("rows", std::size_t{0});
+            if (options.progress) options.progress->skip(job.plan.points.size());
+            outcomes.push_back(o);
+            continue;
+        }
+        const bool same_device = on_stage && on_stage->die == job.device.die && on_stage->device == job.device.device &&
+                                 on_stage->wafer_id == job.device.wafer_id;
+        if (!same_device && options.move_to) {
+            bench.set_field(SetField{Tesla(0.0), Ampere(0.0)});
+            options.move_to(job.device);
+            on_stage = job.device;
+        }
+        RunOutcome o;
+        try {
+            o = run_job(job, bench, file, options);
+        } catch (const std::exception& e) {
+            RunOutcome f;
+            f.name = job.name;
+            f.file = file;
+            f.status = storage::RunStatus::failed;
+            f.message = e.what();
+            record(f);
+            throw;
+        }
+        if (o.skipped && options.progress) options.progress->skip(job.plan.points.size());
+        record(o);
+        outcomes.push_back(o);
+        if (o.status != storage::RunStatus::complete) break;
+    }
+    return outcomes;
+}
+
+}  // namespace mtjlab::acquisition

@@ -1,0 +1,229 @@
+#include "mtjlab/acquisition/guard.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "mtjlab/acquisition/preflight.hpp"
+#include "mtjlab/core/error.hpp"
+#include "mtjlab/core/log.hpp"
+
+namespace mtjlab::acquisition {
+
+BenchClock real_clock() {
+    auto t0 = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+    return BenchClock{[](Second dt) {
+                          if (dt.si() > 0) std::this_thread::sleep_for(std::chrono::duration<double>(dt.si()));
+                      },
+                      [t0] {
+                          return Second(std::chrono::duration<double>(std::chrono::steady_clock::now() - *t0).count());
+                      }};
+}
+
+Ohm resistance_from(Volt x, Volt v_ac, Ohm r_ref) {
+    const double d = v_ac.si() - x.si();
+    if (d <= 0) return Ohm(std::numeric_limits<double>::infinity());
+    return Ohm(r_ref.si() * x.si() / d);
+}
+
+GuardedBench::GuardedBench(Instruments instruments, BenchLimits limits, BenchCalibration cal, BenchClock clock,
+                           const CancelToken* cancel)
+    : inst_(instruments), limits_(limits), cal_(cal), clock_(std::move(clock)), cancel_(cancel) {
+    if (!inst_.pulse || !inst_.lockin || !inst_.magnet)
+        throw InputError("a run needs a pulse generator, a lock-in and a magnet supply");
+    if (auto p = check_ramp_rate(cal_.ramp_rate_t_per_s, limits_)) throw LimitError("ramp: " + *p);
+    if (!(cal_.ramp_step.si() > 0)) throw InputError("ramp step must be positive");
+}
+
+void GuardedBench::checkpoint() const {
+    if (cancel_ && cancel_->level() >= 2) throw AbortNow{};
+}
+
+void GuardedBench::initialize() {
+    checkpoint();
+    inst_.magnet->set_current_limit(limits_.max_coil_current);
+    inst_.magnet->configure_current_mode();
+    inst_.magnet->set_current(Ampere(0.0));
+    inst_.magnet->set_output(true);
+    field_ = Tesla(0.0);
+    checkpoint();
+    if (auto p = check_read(cal_.read_amplitude, limits_)) throw LimitError("lock-in reference: " + *p);
+    inst_.lockin->set_reference_frequency(cal_.read_frequency);
+    inst_.lockin->set_reference_amplitude(cal_.read_amplitude);
+    inst_.lockin->set_time_constant(cal_.time_constant);
+    ref_amplitude_ = cal_.read_amplitude;
+    ref_frequency_ = cal_.read_frequency;
+    tau_ = cal_.time_constant;
+    if (inst_.gaussmeter) inst_.gaussmeter->set_units_tesla();
+    last_change_ = clock_.now();
+}
+
+void GuardedBench::step_current(Tesla field, bool for_safety) {
+    const Ampere i = coil_current_for(field, cal_);
+    // Belt and braces: the same checks as preflight, right before the driver is called.
+    if (auto p = check_field(field, limits_)) throw LimitError("guard refused magnet command: " + *p);
+    if (auto p = check_coil_current(i, limits_)) throw LimitError("guard refused magnet command: " + *p);
+    if (!for_safety) checkpoint();
+    inst_.magnet->set_current(i);
+    field_ = field;
+}
+
+void GuardedBench::ramp(Tesla target, bool for_safety) {
+    const double step = cal_.ramp_step.si();
+    const double rate = cal_.ramp_rate_t_per_s;
+    while (std::abs(target.si() - field_.si()) > 1e-15) {
+        const double d = target.si() - field_.si();
+        const double move = std::abs(d) <= step ? d : std::copysign(step, d);
+        const Tesla next = std::abs(d) <= step ? target : Tesla(field_.si() + move);
+        step_current(next, for_safety);
+        clock_.wait(Second(std::abs(move) / rate));
+    }
+    last_change_ = clock_.now();
+}
+
+void GuardedBench::set_field(const SetField& s) {
+    if (auto p = check_field(s.field, limits_)) throw LimitError("guard refused field step: " + *p);
+    if (auto p = check_coil_current(s.current, limits_)) throw LimitError("guard refused field step: " + *p);
+    if (std::abs(s.field.si() - field_.si()) <= 1e-15) return;  // already there: no I/O
+    ramp(s.field, false);
+}
+
+void GuardedBench::pulse(const ApplyPulse& p) {
+    if (auto e = check_pulse(p.amplitude, p.width, limits_)) throw LimitError("guard refused pulse: " + *e);
+    checkpoint();
+    if (!pulse_configured_ || p.width != pulse_width_) {
+        inst_.pulse->configure(drivers::PulseSettings{p.amplitude, p.width, std::nullopt});
+        pulse_configured_ = true;
+        pulse_width_ = p.width;
+        pulse_amplitude_ = p.amplitude;
+    } else if (p.amplitude != pulse_amplitude_) {
+        inst_.pulse->set_amplitude(p.amplitude);
+        pulse_amplitude_ = p.amplitude;
+    }
+    checkpoint();
+    if (!pulse_output_on_) {
+        inst_.pulse->set_output(true);
+        pulse_output_on_ = true;
+    }
+    checkpoint();
+    inst_.pulse->trigger();
+    last_change_ = clock_.now();
+}
+
+void GuardedBench::wait(Second d) {
+    // Waits are cut into slices so a second Ctrl-C is honoured within ~0.1 s on a real bench.
+    double left = d.si();
+    while (left > 0) {
+        checkpoint();
+        const double slice = std::min(left, 0.1);
+        clock_.wait(Second(slice));
+        left -= slice;
+    }
+}
+
+Reading GuardedBench::read(const Read& r) {
+    if (auto p = check_read(r.amplitude, limits_)) throw LimitError("guard refused lock-in command: " + *p);
+    checkpoint();
+    if (!ref_frequency_ || *ref_frequency_ != r.frequency) {
+        inst_.lockin->set_reference_frequency(r.frequency);
+        ref_frequency_ = r.frequency;
+        last_change_ = clock_.now();
+    }
+    if (!ref_amplitude_ || *ref_amplitude_ != r.amplitude) {
+        inst_.lockin->set_reference_amplitude(r.amplitude);
+        ref_amplitude_ = r.amplitude;
+        last_change_ = clock_.now();
+    }
+    if (!tau_ || *tau_ != r.time_constant) {
+        inst_.lockin->set_time_constant(r.time_constant);
+        tau_ = r.time_constant;
+        last_change_ = clock_.now();
+    }
+    // A first-order filter needs ~5 tau to settle after a change of the device or the field.
+    const double settle = 5 * r.time_constant.si() - (clock_.now() - last_change_).si();
+    if (settle > 0) wait(Second(settle));
+    auto with_retry = [&](auto&& fn) {
+        for (int attempt = 0;; ++attempt) {
+            checkpoint();
+            try {
+                return fn();
+            } catch (const TimeoutError& e) {
+                if (attempt >= 2) throw;
+                log::get("acquisition")->warn("read failed ({}); retrying", e.what());
+            } catch (const TransportError& e) {
+                if (attempt >= 2) throw;
+                log::get("acquisition")->warn("read failed ({}); retrying", e.what());
+            } catch (const ProtocolError& e) {
+                if (attempt >= 2) throw;
+                log::get("acquisition")->warn("read failed ({}); retrying", e.what());
+            }
+            ++read_retries_;
+        }
+    };
+    if (!ranged_) {
+        with_retry([&] { return inst_.lockin->autorange(); });
+        ranged_ = true;
+    }
+    double x = 0, y = 0;
+    for (unsigned k = 0; k < r.averages; ++k) {
+        if (k > 0) wait(r.time_constant);
+        drivers::LockInReading rd = with_retry([&] { return inst_.lockin->read(); });
+        const double fs = with_retry([&] { return inst_.lockin->sensitivity().si(); });
+        if (std::abs(rd.r.si()) > 0.95 * fs || std::abs(rd.r.si()) < 0.02 * fs) {
+            // Overload or buried in the range: re-range and read again.
+            with_retry([&] { return inst_.lockin->autorange(); });
+            wait(Second(5 * r.time_constant.si()));
+            rd = with_retry([&] { return inst_.lockin->read(); });
+        }
+        x += rd.x.si();
+        y += rd.y.si();
+    }
+    Reading out;
+    out.x = Volt(x / r.averages);
+    out.y = Volt(y / r.averages);
+    out.resistance = resistance_from(out.x, r.amplitude, cal_.reference_resistor);
+    if (inst_.gaussmeter && r.role == ReadRole::main)
+        out.field_measured = with_retry([&] { return inst_.gaussmeter->read_field(); });
+    return out;
+}
+
+std::string GuardedBench::make_safe() noexcept {
+    std::string problems;
+    auto note = [&](std::string_view what, const std::exception& e) {
+        const std::string line = fmt::format("{}: {}", what, e.what());
+        try {
+            log::get("acquisition")->error("safe state: {}", line);
+        } catch (...) {
+        }
+        problems += problems.empty() ? line : "; " + line;
+    };
+    try {
+        if (std::abs(field_.si()) > 0) ramp(Tesla(0.0), true);
+    } catch (const std::exception& e) {
+        note("ramping the field to zero", e);
+    }
+    const std::pair<const char*, drivers::Instrument*> all[] = {
+        {"pulse generator", inst_.pulse}, {"magnet supply", inst_.magnet}, {"lock-in", inst_.lockin},
+        {"gaussmeter", inst_.gaussmeter}};
+    for (const auto& [what, instrument] : all) {
+        if (!instrument) continue;
+        try {
+            instrument->safe_state();
+        } catch (const std::exception& e) {
+            note(what, e);
+        }
+    }
+    pulse_output_on_ = false;
+    pulse_configured_ = false;
+    ranged_ = false;
+    ref_amplitude_.reset();
+    ref_frequency_.reset();
+    tau_.reset();
+    return problems;
+}
+
+}  // namespace mtjlab::acquisition
