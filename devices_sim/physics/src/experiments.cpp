@@ -1,5 +1,6 @@
 #include "mtjlab/physics/experiments.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -43,8 +44,12 @@ std::vector<CurvePoint> rh_loop(ProbeStation& st, Tesla h_max, Tesla step, Secon
             const double h = dir < 0 ? h_max.si() - static_cast<double>(k) * step.si()
                                      : -h_max.si() + static_cast<double>(k) * step.si();
             st.set_field(Tesla(h));
-            st.advance(dwell);
-            out.push_back({h, read_resistance(st, rs), branch, dir});
+            // The lock-in settles (5 tau) within the dwell; a dwell shorter than that shortens tau.
+            ReadSettings r = rs;
+            if (dwell < rs.tau * 5.0) r.tau = dwell / 5.0;
+            if (r.tau.si() <= 0.0) r.tau = units::microseconds(1.0);
+            st.advance(Second(std::max(0.0, dwell.si() - 5.0 * r.tau.si())));
+            out.push_back({h, read_resistance(st, r), branch, dir});
         }
         ++branch;
     }

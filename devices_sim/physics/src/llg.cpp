@@ -114,8 +114,12 @@ LlgParams LlgParams::from_calibration(const CalibrationRow& row, const Calibrati
     p.b_k = row.h_k;
     p.mu0_meff = row.mu0_meff;
     p.temperature_K = cal.options().temperature_K;
+    // Effective spin Hall angle: the macrospin's zero-temperature critical current equals the paper's
+    // critical current V_c / (R_source + R_channel(1 cell)) (docs/physics.md: eq. (1) with theta = 0.11
+    // needs ~3x more current than the paper's V_c implies).
     p.theta_sh = 1.0;
-    p.theta_sh = p.critical_current().si() / row.i_star.si();  // I_c0 = I*
+    const double i_c = row.v_c_target.si() / (cal.options().r_source.si() + channel_resistance_for(1).si());
+    p.theta_sh = p.critical_current().si() / i_c;
     return p;
 }
 

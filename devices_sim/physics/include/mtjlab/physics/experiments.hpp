@@ -28,7 +28,7 @@ struct CurvePoint {
 };
 
 /// Minor R(H) loop: saturate at +h_max, sweep down to -h_max and back up in steps of `step`, dwelling
-/// `dwell` per point (sweep rate = step/dwell). Throws InputError for h_max <= 0, step <= 0 or step > h_max.
+/// `dwell` per point, the lock-in read included (sweep rate = step/dwell). Throws InputError for h_max <= 0, step <= 0 or step > h_max.
 std::vector<CurvePoint> rh_loop(ProbeStation& st, Tesla h_max, Tesla step, Second dwell = units::seconds(0.5),
                                 const ReadSettings& rs = {});
 

@@ -38,7 +38,8 @@ struct LlgParams {
     /// I_c0 = (alpha/(B_DL/I)) (B_K + mu0 M_eff / 2).
     [[nodiscard]] Ampere critical_current() const;
     /// Parameters matching the fast-layer calibration at this thickness: same Ms, volume, H_K, M_eff;
-    /// the effective spin Hall angle is set so that I_c0 equals the calibrated I*.
+    /// the effective spin Hall angle is set so that I_c0 equals the paper's critical current
+    /// V_c / (R_source + R_channel) of a 1-cell device.
     static LlgParams from_calibration(const CalibrationRow& row, const Calibration& cal = Calibration::paper());
 };
 
