@@ -145,6 +145,31 @@ Layout write_layout(const fs::path& path, const RunInfo& info, const std::vector
 
 std::int64_t to_i64(double v) { return static_cast<std::int64_t>(v); }
 
+void fsync_dir(const fs::path& file) {
+    const fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return;  // best effort: the data itself is already flushed
+    (void)::fsync(fd);
+    ::close(fd);
+}
+
+/// Moves the finished temporary `tmp` to `path` without ever replacing an existing file.
+void publish(const fs::path& tmp, const fs::path& path) {
+    if (::link(tmp.c_str(), path.c_str()) == 0) {
+        ::unlink(tmp.c_str());
+    } else if (errno == EEXIST) {
+        throw StorageError(path.string() + ": cannot create run file: file exists (refusing to overwrite)");
+    } else {
+        // Filesystems without hard links: check-then-rename (a race with another creator is possible).
+        std::error_code ec;
+        if (fs::exists(path, ec))
+            throw StorageError(path.string() + ": cannot create run file: file exists (refusing to overwrite)");
+        if (::rename(tmp.c_str(), path.c_str()) != 0)
+            throw StorageError(path.string() + ": cannot create run file: " + std::strerror(errno));
+    }
+    fsync_dir(path);
+}
+
 }  // namespace
 
 std::string utc_now_iso8601() {
@@ -217,10 +242,29 @@ RunWriter RunWriter::create(const fs::path& path, const RunInfo& info, const std
     impl->path = path;
     impl->columns = columns;
     impl->options = options;
-    impl->l = write_layout(path, i, columns, options.chunk_rows);
-    impl->l.file.flush();
-    impl->l.file.start_swmr_write();
-    impl->make_durable();
+    const std::string p = path.string();
+    std::error_code ec;
+    if (fs::exists(path, ec)) throw StorageError(p + ": cannot create run file: file exists (refusing to overwrite)");
+    // Build the file under a temporary name and link it into place only once it is complete and in SWMR
+    // mode: a kill during create() never leaves a half-made file at `path`.
+    const fs::path tmp = p + ".creating-" + std::to_string(::getpid());
+    fs::remove(tmp, ec);
+    try {
+        impl->l = write_layout(tmp, i, columns, options.chunk_rows);
+        impl->l.file.flush();
+        impl->l.file.start_swmr_write();
+        impl->make_durable();
+        publish(tmp, path);
+    } catch (...) {
+        impl->l = Layout{};
+        fs::remove(tmp, ec);
+        throw;
+    }
+    for (h5::Object* o : {static_cast<h5::Object*>(&impl->l.file), static_cast<h5::Object*>(&impl->l.state),
+                          static_cast<h5::Object*>(&impl->l.end_time), static_cast<h5::Object*>(&impl->l.error),
+                          static_cast<h5::Object*>(&impl->l.writer)})
+        o->set_context_file(p);
+    for (auto& d : impl->l.data) d.set_context_file(p);
     log::get("storage")->info("{}: run {} ({}) created, {} columns, SWMR write mode", path.string(), i.run_id,
                               i.kind, columns.size());
     return RunWriter(std::move(impl));

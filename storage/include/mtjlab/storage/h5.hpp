@@ -116,6 +116,8 @@ public:
     Object() = default;
     Object(hid_t id, Kind kind, Context ctx) : Handle(id, kind), ctx_(std::move(ctx)) {}
     [[nodiscard]] const Context& context() const { return ctx_; }
+    /// The file name used in error messages (after the file was renamed while open).
+    void set_context_file(std::string file) { ctx_.file = std::move(file); }
 
     [[nodiscard]] bool has_attribute(const std::string& name) const;
     [[nodiscard]] Attribute open_attribute(const std::string& name) const;
