@@ -94,7 +94,11 @@ ScpiError parse_scpi_error(std::string_view reply) {
     return e;
 }
 
-std::string scpi_number(double value) { return fmt::format("{}", value); }
+std::string scpi_number(double value) {
+    // 12 significant digits: beyond any instrument's resolution, and 200 ns prints as 2e-07, not
+    // 2.0000000000000002e-07.
+    return fmt::format("{:.12g}", value);
+}
 
 ScpiSession::ScpiSession(std::unique_ptr<Transport> transport, SessionOptions options)
     : transport_(std::move(transport)), options_(std::move(options)), log_(log::get(options_.name)) {

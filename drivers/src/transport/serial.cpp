@@ -4,6 +4,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
 
 #include <boost/asio.hpp>
@@ -12,6 +14,7 @@
 
 #include "fd_io.hpp"
 #include "mtjlab/core/error.hpp"
+#include "mtjlab/core/log.hpp"
 
 namespace mtjlab::drivers {
 
@@ -49,11 +52,20 @@ SerialTransport::SerialTransport(std::string device, SerialSettings settings) : 
                       : settings.flow_control == SerialSettings::FlowControl::hardware ? SP::flow_control::hardware
                                                                                        : SP::flow_control::none;
     const auto stop = settings.stop_bits == 2 ? SP::stop_bits::two : SP::stop_bits::one;
+    // A pseudo-terminal (the virtual lab) has no UART: Linux keeps its baud and stop bits but forces
+    // 8 data bits without parity. There the refused settings are logged, not fatal.
+    std::error_code fs_ec;
+    const auto real = std::filesystem::canonical(impl_->device, fs_ec).string();
+    const bool pty = real.rfind("/dev/pts/", 0) == 0 || impl_->device.rfind("/dev/pts/", 0) == 0;
     auto set = [&](const auto& option, const char* what) {
         impl_->port.set_option(option, ec);
-        if (ec) {
-            throw TransportError(fmt::format("{}: cannot set {}: {}", impl_->device, what, ec.message()));
+        if (!ec) return;
+        if (pty) {
+            log::get("serial")->warn("{}: pseudo-terminal refuses {} ({}); continuing", impl_->device, what,
+                                     ec.message());
+            return;
         }
+        throw TransportError(fmt::format("{}: cannot set {}: {}", impl_->device, what, ec.message()));
     };
     set(SP::baud_rate(settings.baud), "baud rate");
     set(SP::character_size(settings.data_bits), "data bits");

@@ -108,7 +108,11 @@ void TcpTransport::read_some(std::string& out, std::size_t max, Clock::time_poin
     int err = 0;
     switch (detail::read_fd(fd, out, max, deadline, err)) {
         case detail::IoResult::ok: return;
-        case detail::IoResult::timeout: throw TimeoutError(fmt::format("{}: no reply within the deadline", impl_->label()));
+        case detail::IoResult::timeout:
+            // Close: a late reply must never be read as the answer to a later query. The next
+            // operation reconnects (a raw-socket instrument drops its output queue with the link).
+            impl_->drop();
+            throw TimeoutError(fmt::format("{}: no reply within the deadline", impl_->label()));
         case detail::IoResult::closed:
             impl_->drop();
             throw TransportError(fmt::format("{}: connection closed by the instrument", impl_->label()));

@@ -103,7 +103,7 @@ private:
     bool stale_input_ = false;  // a read timed out: discard late bytes before the next command
 };
 
-/// Formats a number for a SCPI command with full double precision and no locale ("1e-07", "0.5").
+/// Formats a number for a SCPI command: 12 significant digits, no locale ("2e-07", "0.5", "1000").
 std::string scpi_number(double value);
 
 }  // namespace mtjlab::drivers

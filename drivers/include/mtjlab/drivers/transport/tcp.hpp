@@ -10,7 +10,8 @@ namespace mtjlab::drivers {
 
 /// TCP link with per-operation deadlines. After a failure (peer closed, reset, write error) the
 /// socket is closed and the next operation reconnects once within its own deadline; the failed
-/// operation itself still throws (a half-finished transaction is never retried silently).
+/// operation itself still throws (a half-finished transaction is never retried silently). A read
+/// timeout also closes the socket, so a late reply can never answer a later query.
 class TcpTransport final : public Transport {
 public:
     /// Connects at once; TimeoutError or TransportError (naming host:port) when that fails.
