@@ -83,3 +83,41 @@ TEST_CASE("fast layer fitted to LLG at 20/50 ns predicts the LLG at 200 ns", "[s
     INFO("calibrated I50 " << v50_cal / ic << " (without H_ex " << v50_cal0 / ic << ")");
     CHECK(v50_cal0 == Approx(v50_llg).epsilon(0.15));
 }
+
+TEST_CASE("LLG fit of (Delta0, I*, f0) per thickness, stored in the calibration", "[sim][llg][slow]") {
+    const Calibration cal;
+    std::vector<FittedPoint> fitted;
+    for (double t : {1.6, 2.1, 2.6}) {
+        const CalibrationRow row = cal.at(t);
+        const LlgParams p = LlgParams::from_calibration(row, cal);
+        const double ic = p.critical_current().si();
+        std::vector<FitInput> runs;
+        const auto seed = static_cast<std::uint64_t>(t * 100);
+        runs.push_back({units::nanoseconds(20), llg_switching(p, amplitudes(ic, 1.06, 1.34, 15),
+                                                               units::nanoseconds(20), Tesla(0.0), 64, seed + 1)});
+        runs.push_back({units::nanoseconds(50), llg_switching(p, amplitudes(ic, 1.00, 1.22, 12),
+                                                               units::nanoseconds(50), Tesla(0.0), 64, seed + 2)});
+        const auto at200 = llg_switching(p, amplitudes(ic, 0.98, 1.14, 17), units::nanoseconds(200), Tesla(0.0), 64,
+                                         seed + 3);
+        runs.push_back({units::nanoseconds(200), at200});
+        const FitResult f = fit_fast_layer(runs, p, Tesla(0.0));
+        fitted.push_back({t, f.delta0, f.i_star, f.f0, f.b});
+        // The fitted fast layer reproduces the LLG's 200 ns switching current.
+        CellParams c;
+        c.delta0 = f.delta0;
+        c.i_star = f.i_star;
+        c.f0 = f.f0;
+        c.b = f.b;
+        c.h_k = p.b_k;
+        c.h_ex = Tesla(0.0);
+        INFO("t " << t << ": Delta0 " << f.delta0 << " I*/I_c0 " << f.i_star.si() / ic << " f0 " << f.f0.si());
+        CHECK(current_for_probability(c, +1, Tesla(0.0), units::nanoseconds(200), 0.5).si() ==
+              Approx(crossing(at200, 0.5)).epsilon(0.03));
+    }
+    // Stored: the calibration accepts them and then uses them.
+    Calibration with_fit;
+    with_fit.set_fitted(fitted);
+    CHECK(with_fit.at(2.1).delta0 == Approx(fitted[1].delta0));
+    CHECK(with_fit.at(1.85).i_star.si() ==
+          Approx(0.5 * (fitted[0].i_star.si() + fitted[1].i_star.si())).epsilon(1e-9));
+}

@@ -125,6 +125,7 @@ LlgParams LlgParams::from_calibration(const CalibrationRow& row, const Calibrati
 
 LlgBatch::LlgBatch(LlgParams params, int cells, std::uint64_t seed) : p_(params), n_(cells) {
     p_.validate();
+    b_dl_per_ampere_ = p_.b_dl_per_ampere();
     if (cells < 1) throw InputError(fmt::format("LLG cells {} is outside [1, inf)", cells));
     const auto n = static_cast<std::size_t>(n_);
     mx_.assign(n, 0.0);
@@ -159,6 +160,7 @@ void LlgBatch::set_temperature(double kelvin) {
     if (!(std::isfinite(kelvin) && kelvin >= 0.0))
         throw InputError(fmt::format("LLG temperature = {} K is outside [0, inf)", kelvin));
     p_.temperature_K = kelvin;
+    cached_dt_ = -1.0;
 }
 
 namespace {
@@ -252,10 +254,14 @@ void LlgBatch::step(Second dt_s, Tesla h_y, Ampere current, Tesla h_x) {
     k.dt = dt_s.si();
     k.alpha = p_.alpha;
     k.g = gamma_e / (1.0 + k.alpha * k.alpha);
-    k.sig = p_.temperature_K > 0.0 ? std::sqrt(2.0 * k.alpha * k_boltzmann * p_.temperature_K /
-                                              (gamma_e * p_.ms_A_per_m * p_.volume_m3 * k.dt))
-                                   : 0.0;
-    const double b_dl = p_.b_dl_per_ampere() * current.si();
+    if (k.dt != cached_dt_) {  // the thermal-field amplitude depends on dt only: compute it once
+        cached_dt_ = k.dt;
+        cached_sigma_ = p_.temperature_K > 0.0 ? std::sqrt(2.0 * k.alpha * k_boltzmann * p_.temperature_K /
+                                                          (gamma_e * p_.ms_A_per_m * p_.volume_m3 * k.dt))
+                                               : 0.0;
+    }
+    k.sig = cached_sigma_;
+    const double b_dl = b_dl_per_ampere_ * current.si();
     const double b_fl = p_.fl_ratio * b_dl;
     k.c1 = (b_fl - k.alpha * b_dl) * p_.polarity;  // coefficient of m x s
     k.c2 = (b_dl + k.alpha * b_fl) * p_.polarity;  // coefficient of m x (m x s)

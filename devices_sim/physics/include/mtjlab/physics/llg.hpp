@@ -73,6 +73,9 @@ private:
     std::vector<double> mx_, my_, mz_;
     std::vector<double> nx_, ny_, nz_, spare_;
     std::vector<std::uint64_t> s0_, s1_, s2_, s3_;
+    double b_dl_per_ampere_ = 0.0;
+    double cached_dt_ = -1.0;
+    double cached_sigma_ = 0.0;
 };
 
 /// Result of an LLG switching-probability estimate.
