@@ -1,0 +1,169 @@
+#include "mtjlab/analysis/levels.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "robust.hpp"
+
+namespace mtjlab::analysis {
+namespace {
+
+constexpr double inf = std::numeric_limits<double>::infinity();
+
+/// Exact 1-D k-means on sorted data by dynamic programming with divide-and-conquer optimisation
+/// (the optimal split points are monotone in the segment end, as used by Ckmeans.1d.dp).
+class Segmenter {
+public:
+    explicit Segmenter(const std::vector<double>& y) : n_(y.size()), s1_(n_ + 1, 0.0), s2_(n_ + 1, 0.0) {
+        for (std::size_t i = 0; i < n_; ++i) {
+            s1_[i + 1] = s1_[i] + y[i];
+            s2_[i + 1] = s2_[i] + y[i] * y[i];
+        }
+    }
+
+    /// Sum of squared deviations of y[j, i).
+    [[nodiscard]] double cost(std::size_t j, std::size_t i) const {
+        const double m = static_cast<double>(i - j);
+        const double s = s1_[i] - s1_[j];
+        return std::max(0.0, (s2_[i] - s2_[j]) - s * s / m);
+    }
+
+    /// Runs the DP up to kmax segments; afterwards boundaries(k) gives the segment starts.
+    void run(std::size_t kmax) {
+        kmax_ = kmax;
+        dp_.assign(kmax + 1, std::vector<double>(n_ + 1, inf));
+        arg_.assign(kmax + 1, std::vector<std::size_t>(n_ + 1, 0));
+        for (std::size_t i = 1; i <= n_; ++i) dp_[1][i] = cost(0, i);
+        for (std::size_t k = 2; k <= kmax; ++k) solve(k, k, n_, k - 1, n_ - 1);
+    }
+
+    [[nodiscard]] double total(std::size_t k) const { return dp_[k][n_]; }
+
+    /// Start index of each of the k segments (ascending), first is 0.
+    [[nodiscard]] std::vector<std::size_t> starts(std::size_t k) const {
+        std::vector<std::size_t> st(k, 0);
+        std::size_t end = n_;
+        for (std::size_t kk = k; kk >= 2; --kk) {
+            end = arg_[kk][end];
+            st[kk - 1] = end;
+        }
+        return st;
+    }
+
+private:
+    void solve(std::size_t k, std::size_t lo, std::size_t hi, std::size_t optlo, std::size_t opthi) {
+        if (lo > hi) return;
+        const std::size_t mid = lo + (hi - lo) / 2;
+        double best = inf;
+        std::size_t bestj = optlo;
+        const std::size_t jhi = std::min(mid - 1, opthi);
+        for (std::size_t j = optlo; j <= jhi; ++j) {
+            const double c = dp_[k - 1][j] + cost(j, mid);
+            if (c < best) {
+                best = c;
+                bestj = j;
+            }
+        }
+        dp_[k][mid] = best;
+        arg_[k][mid] = bestj;
+        if (mid > lo) solve(k, lo, mid - 1, optlo, bestj);
+        solve(k, mid + 1, hi, bestj, opthi);
+    }
+
+    std::size_t n_;
+    std::size_t kmax_ = 0;
+    std::vector<double> s1_, s2_;
+    std::vector<std::vector<double>> dp_;
+    std::vector<std::vector<std::size_t>> arg_;
+};
+
+}  // namespace
+
+Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
+    Levels out;
+    out.assignment.assign(r_ohm.size(), -1);
+    std::vector<std::size_t> idx;
+    idx.reserve(r_ohm.size());
+    for (std::size_t i = 0; i < r_ohm.size(); ++i)
+        if (std::isfinite(r_ohm[i]) && r_ohm[i] > 0) idx.push_back(i);
+    const std::size_t n = idx.size();
+    const std::size_t min_pts = std::max<std::size_t>(1, opt.min_points);
+    if (n < min_pts || n == 0) {
+        out.reason = fmt::format("too few valid resistance points ({})", n);
+        return out;
+    }
+    std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return r_ohm[a] < r_ohm[b]; });
+    std::vector<double> y(n);
+    for (std::size_t i = 0; i < n; ++i) y[i] = std::log(r_ohm[idx[i]]);
+    const double centre = y[n / 2];
+    for (double& v : y) v -= centre;  // keeps the prefix sums well conditioned
+
+    const std::size_t kmax =
+        std::min<std::size_t>(static_cast<std::size_t>(std::max(1, opt.max_levels)), n / min_pts);
+    Segmenter seg(y);
+    seg.run(std::max<std::size_t>(kmax, 1));
+    const double nn = static_cast<double>(n);
+    const double floor2 = opt.noise_floor * opt.noise_floor;
+
+    out.bic.assign(static_cast<std::size_t>(std::max(1, opt.max_levels)), inf);
+    double best_bic = inf;
+    std::size_t best_k = 0;
+    for (std::size_t k = 1; k <= std::max<std::size_t>(kmax, 1); ++k) {
+        const auto st = seg.starts(k);
+        bool admissible = true;
+        double entropy = 0;
+        double prev_med = 0;
+        for (std::size_t c = 0; c < k && admissible; ++c) {
+            const std::size_t a = st[c];
+            const std::size_t b = c + 1 < k ? st[c + 1] : n;
+            const std::size_t m = b - a;
+            if (m < min_pts) {
+                admissible = false;
+                break;
+            }
+            const double med = y[a + m / 2];
+            if (c > 0 && std::exp(med - prev_med) - 1.0 < opt.min_step) admissible = false;
+            prev_med = med;
+            entropy += static_cast<double>(m) * std::log(static_cast<double>(m) / nn);
+        }
+        if (!admissible) continue;
+        const double s2 = std::max(seg.total(k) / nn, floor2);
+        const double bic = nn * std::log(2 * M_PI * s2) + nn - 2 * entropy +
+                           2.0 * static_cast<double>(k) * std::log(nn);
+        out.bic[k - 1] = bic;
+        if (bic < best_bic) {
+            best_bic = bic;
+            best_k = k;
+        }
+    }
+    if (best_k == 0) {
+        out.reason = "no admissible clustering of the resistance values";
+        return out;
+    }
+    const auto st = seg.starts(best_k);
+    out.log_sigma = std::sqrt(std::max(seg.total(best_k) / nn, 0.0));
+    for (std::size_t c = 0; c < best_k; ++c) {
+        const std::size_t a = st[c];
+        const std::size_t b = c + 1 < best_k ? st[c + 1] : n;
+        std::vector<double> rs;
+        rs.reserve(b - a);
+        for (std::size_t i = a; i < b; ++i) {
+            rs.push_back(r_ohm[idx[i]]);
+            out.assignment[idx[i]] = static_cast<int>(c);
+        }
+        Level lv;
+        lv.points = rs.size();
+        lv.r_std_ohm = detail::stddev(rs);
+        lv.r_ohm = detail::median(std::move(rs));
+        out.levels.push_back(lv);
+    }
+    for (std::size_t c = 1; c < out.levels.size(); ++c)
+        out.steps.push_back((out.levels[c].r_ohm - out.levels[c - 1].r_ohm) / out.levels[c - 1].r_ohm);
+    return out;
+}
+
+}  // namespace mtjlab::analysis

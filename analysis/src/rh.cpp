@@ -1,0 +1,387 @@
+#include "mtjlab/analysis/rh.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "robust.hpp"
+
+namespace mtjlab::analysis {
+namespace {
+
+bool valid_point(const Sweep& s, std::size_t i) {
+    return std::isfinite(s.x[i]) && std::isfinite(s.r_ohm[i]) && s.r_ohm[i] > 0;
+}
+
+/// Direction of a set of points from the least-squares slope of x against record order.
+int trend_direction(const Sweep& s, const std::vector<std::size_t>& pts) {
+    if (pts.size() < 2) return 0;
+    const double n = static_cast<double>(pts.size());
+    double si = 0, sx = 0, sii = 0, six = 0;
+    for (std::size_t k = 0; k < pts.size(); ++k) {
+        const double i = static_cast<double>(k);
+        si += i;
+        sx += s.x[pts[k]];
+        sii += i * i;
+        six += i * s.x[pts[k]];
+    }
+    const double slope = (n * six - si * sx) / (n * sii - si * si);
+    if (slope > 0) return 1;
+    if (slope < 0) return -1;
+    return 0;
+}
+
+void sort_branch(const Sweep& s, Branch& b) {
+    std::stable_sort(b.points.begin(), b.points.end(), [&](std::size_t a, std::size_t c) {
+        return b.direction > 0 ? s.x[a] < s.x[c] : s.x[a] > s.x[c];
+    });
+}
+
+}  // namespace
+
+std::vector<Branch> split_branches(const Sweep& s, std::vector<std::string>* notes) {
+    const std::size_t n = std::min(s.x.size(), s.r_ohm.size());
+    std::vector<std::size_t> good;
+    good.reserve(n);
+    for (std::size_t i = 0; i < n; ++i)
+        if (valid_point(s, i)) good.push_back(i);
+    if (notes && good.size() < n)
+        notes->push_back(fmt::format("dropped {} of {} points (non-finite or non-positive)", n - good.size(), n));
+
+    std::vector<Branch> out;
+    const bool has_branch = s.branch.size() == s.x.size() && !s.branch.empty();
+    const bool has_dir = s.direction.size() == s.x.size() && !s.direction.empty();
+    if (has_branch) {
+        std::map<int, Branch> by;
+        for (std::size_t i : good) {
+            auto& b = by[s.branch[i]];
+            b.index = s.branch[i];
+            b.points.push_back(i);
+        }
+        for (auto& [k, b] : by) {
+            int dir = 0;
+            if (has_dir) {
+                int sum = 0;
+                for (std::size_t i : b.points) sum += s.direction[i] > 0 ? 1 : (s.direction[i] < 0 ? -1 : 0);
+                dir = sum > 0 ? 1 : (sum < 0 ? -1 : 0);
+            }
+            if (dir == 0) dir = trend_direction(s, b.points);
+            b.direction = dir;
+            out.push_back(std::move(b));
+        }
+    } else if (has_dir) {
+        // Consecutive runs of one direction; if the rows are shuffled (many tiny runs) group by value.
+        std::vector<Branch> runs;
+        for (std::size_t i : good) {
+            const int d = s.direction[i] > 0 ? 1 : (s.direction[i] < 0 ? -1 : 0);
+            if (runs.empty() || runs.back().direction != d) {
+                Branch b;
+                b.index = static_cast<int>(runs.size());
+                b.direction = d;
+                runs.push_back(b);
+            }
+            runs.back().points.push_back(i);
+        }
+        if (runs.size() > 8 && good.size() < 4 * runs.size()) {
+            Branch up, down;
+            up.direction = 1;
+            down.direction = -1;
+            down.index = 1;
+            for (std::size_t i : good) (s.direction[i] >= 0 ? up : down).points.push_back(i);
+            if (notes) notes->push_back("rows are not in sweep order: grouped by the direction column");
+            out = {up, down};
+        } else {
+            out = std::move(runs);
+        }
+    } else {
+        // Infer from point order: a new branch starts where the field changes direction.
+        int cur = 0;
+        Branch b;
+        for (std::size_t k = 0; k < good.size(); ++k) {
+            const std::size_t i = good[k];
+            if (k > 0) {
+                const double dx = s.x[i] - s.x[good[k - 1]];
+                const int d = dx > 0 ? 1 : (dx < 0 ? -1 : 0);
+                if (d != 0 && cur != 0 && d != cur) {
+                    b.direction = cur;
+                    out.push_back(std::move(b));
+                    b = Branch{};
+                    b.index = static_cast<int>(out.size());
+                }
+                if (d != 0) cur = d;
+            }
+            b.points.push_back(i);
+        }
+        b.direction = cur;
+        if (!b.points.empty()) out.push_back(std::move(b));
+    }
+    std::vector<Branch> kept;
+    for (auto& b : out) {
+        if (b.direction == 0 || b.points.size() < 2) {
+            if (notes && !b.points.empty())
+                notes->push_back(fmt::format("ignored branch {} ({} points, no field change)", b.index, b.points.size()));
+            continue;
+        }
+        sort_branch(s, b);
+        kept.push_back(std::move(b));
+    }
+    return kept;
+}
+
+RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
+    RhResult res;
+    if (sweep.x.size() != sweep.r_ohm.size()) {
+        res.error = fmt::format("field and resistance columns differ in length ({} vs {})", sweep.x.size(),
+                                sweep.r_ohm.size());
+    }
+    auto branches = split_branches(sweep, &res.notes);
+    std::size_t used = 0;
+    for (const auto& b : branches) used += b.points.size();
+    res.points_used = used;
+    res.points_dropped = std::min(sweep.x.size(), sweep.r_ohm.size()) - std::min(used, sweep.x.size());
+    for (const auto& b : branches) (b.direction > 0 ? res.branches_up : res.branches_down)++;
+
+    auto fail_all = [&](const std::string& why) {
+        for (Extracted* e : {&res.r_p_ohm, &res.r_ap_ohm, &res.tmr, &res.h_sw_plus_T, &res.h_sw_minus_T,
+                             &res.hc_T, &res.hex_T, &res.squareness, &res.h_rl_T})
+            *e = Extracted::none(why);
+    };
+    if (!res.error.empty()) {
+        fail_all(res.error);
+        return res;
+    }
+    if (used < 6) {
+        res.error = fmt::format("too few usable points ({}) for a loop", used);
+        fail_all(res.error);
+        return res;
+    }
+
+    // Cleaned resistance per branch, in sweep order; noise from first differences of ln R.
+    std::vector<std::vector<double>> rb(branches.size()), hb(branches.size());
+    std::vector<double> noise_parts;
+    for (std::size_t bi = 0; bi < branches.size(); ++bi) {
+        std::vector<double> l;
+        for (std::size_t i : branches[bi].points) l.push_back(std::log(sweep.r_ohm[i]));
+        for (std::size_t k = 1; k < l.size(); ++k) noise_parts.push_back(std::abs(l[k] - l[k - 1]));
+    }
+    const double sigma = std::max(1.4826 * detail::median(noise_parts) / std::sqrt(2.0), 1e-6);
+    res.noise_rel = sigma;
+    std::vector<double> all_r;
+    all_r.reserve(used);
+    for (std::size_t bi = 0; bi < branches.size(); ++bi) {
+        const auto& pts = branches[bi].points;
+        auto& r = rb[bi];
+        auto& h = hb[bi];
+        r.resize(pts.size());
+        h.resize(pts.size());
+        for (std::size_t k = 0; k < pts.size(); ++k) {
+            r[k] = sweep.r_ohm[pts[k]];
+            h[k] = sweep.x[pts[k]];
+        }
+        // Hampel filter, window +-2, in ln R: a point far from its neighbours' median is a spike.
+        if (r.size() >= 5) {
+            std::vector<double> orig = r;
+            for (std::size_t k = 0; k < r.size(); ++k) {
+                const std::size_t a = k >= 2 ? k - 2 : 0;
+                const std::size_t b = std::min(r.size(), k + 3);
+                std::vector<double> w(orig.begin() + static_cast<std::ptrdiff_t>(a),
+                                      orig.begin() + static_cast<std::ptrdiff_t>(b));
+                const double med = detail::median(w);
+                if (std::abs(std::log(orig[k] / med)) > opt.hampel_k * sigma) {
+                    r[k] = med;
+                    ++res.spikes_replaced;
+                }
+            }
+        }
+        all_r.insert(all_r.end(), r.begin(), r.end());
+    }
+    if (res.spikes_replaced) res.notes.push_back(fmt::format("replaced {} spike(s) by the local median", res.spikes_replaced));
+
+    res.levels = find_levels(all_r, opt.levels);
+    if (res.levels.levels.empty()) {
+        res.error = "no resistance level found: " + res.levels.reason;
+        fail_all(res.error);
+        return res;
+    }
+    const double lo = res.levels.levels.front().r_ohm;
+    const double hi = res.levels.levels.back().r_ohm;
+    if (res.levels.levels.size() < 2 || std::log(hi / lo) < opt.min_switch_sigma * sigma ||
+        hi / lo - 1 < opt.min_switch_rel) {
+        const std::string why = fmt::format("loop never switches: one resistance level near {:.6g} Ohm", lo);
+        fail_all(why);
+        res.notes.push_back(why);
+        return res;
+    }
+    const double mid = 0.5 * (lo + hi);
+    const double thr_lo = lo + 0.25 * (hi - lo);
+    const double thr_hi = lo + 0.75 * (hi - lo);
+
+    // Crossings per branch, and plateau membership (extreme levels, away from transitions).
+    std::vector<double> plateau_lo, plateau_hi;
+    // Level of each cleaned point, recomputed by nearest extreme in ln R for robustness.
+    const double lnlo = std::log(lo), lnhi = std::log(hi);
+    const double tol = std::max(5 * sigma, 0.2 * std::log(hi / lo) / static_cast<double>(res.levels.levels.size()));
+    struct FlCandidates {
+        std::vector<double> plus, minus, rl_down, rl_up;
+    } cand;
+    std::size_t backhops = 0;
+    struct PerBranch {
+        int dir = 0;
+        std::optional<double> fl;
+        std::vector<double> opposite;
+    };
+    std::vector<PerBranch> per_branch;
+    for (std::size_t bi = 0; bi < branches.size(); ++bi) {
+        const auto& r = rb[bi];
+        const auto& h = hb[bi];
+        const int dir = branches[bi].direction;
+        int state = 0;  // -1 low, +1 high, 0 unknown
+        std::size_t last_firm = 0;
+        std::vector<std::size_t> bounds;  // index i: crossing between i and i+1
+        std::vector<Crossing> bc;
+        for (std::size_t k = 0; k < r.size(); ++k) {
+            const int s = r[k] < thr_lo ? -1 : (r[k] > thr_hi ? 1 : 0);
+            if (s == 0) continue;
+            if (state != 0 && s != state) {
+                // Last point at or on the old side of the midpoint before k.
+                std::size_t i = k - 1;
+                while (i > last_firm && (state < 0 ? r[i] > mid : r[i] < mid)) --i;
+                const double r0 = r[i], r1 = r[i + 1];
+                const double f = (r1 != r0) ? std::clamp((mid - r0) / (r1 - r0), 0.0, 1.0) : 0.5;
+                Crossing c;
+                c.branch = branches[bi].index;
+                c.direction = dir;
+                c.field_T = h[i] + f * (h[i + 1] - h[i]);
+                c.to_high = s > 0;
+                bc.push_back(c);
+                bounds.push_back(i);
+            }
+            state = s;
+            last_firm = k;
+        }
+        // Plateau points: near an extreme level and at least edge_guard points from any crossing.
+        for (std::size_t k = 0; k < r.size(); ++k) {
+            bool near_edge = false;
+            for (std::size_t b : bounds) {
+                const auto d1 = k > b ? k - b : b - k;
+                const auto d2 = k > b + 1 ? k - b - 1 : b + 1 - k;
+                if (std::min(d1, d2) < opt.edge_guard) near_edge = true;
+            }
+            if (near_edge) continue;
+            const double l = std::log(r[k]);
+            if (std::abs(l - lnlo) < tol) plateau_lo.push_back(r[k]);
+            else if (std::abs(l - lnhi) < tol) plateau_hi.push_back(r[k]);
+        }
+        // Free-layer switching: the crossing of the expected type nearest zero field (P->AP rising,
+        // AP->P falling); the opposite crossings are classified once all branches are seen.
+        const bool fl_to_high = dir > 0;
+        PerBranch pb;
+        pb.dir = dir;
+        for (const auto& c : bc) {
+            if (c.to_high == fl_to_high) {
+                if (!pb.fl || std::abs(c.field_T) < std::abs(*pb.fl)) pb.fl = c.field_T;
+            }
+        }
+        for (const auto& c : bc)
+            if (c.to_high != fl_to_high) pb.opposite.push_back(c.field_T);
+        if (pb.fl) (dir > 0 ? cand.plus : cand.minus).push_back(*pb.fl);
+        per_branch.push_back(std::move(pb));
+        res.crossings.insert(res.crossings.end(), bc.begin(), bc.end());
+    }
+    // Opposite-type crossings far from the free-layer switching (more than 3 coercive fields away and
+    // at larger |H|) are reference-layer rotation (major loops); nearer ones are back-hops.
+    double hc_scale = 1e-3;
+    if (!cand.plus.empty() && !cand.minus.empty())
+        hc_scale = std::max(hc_scale, std::abs(detail::mean(cand.plus) - detail::mean(cand.minus)) / 2);
+    for (const auto& pb : per_branch) {
+        for (double f : pb.opposite) {
+            const double ref = pb.fl.value_or(0.0);
+            if (std::abs(f - ref) > 3 * hc_scale && std::abs(f) > std::abs(ref)) {
+                (pb.dir < 0 ? cand.rl_down : cand.rl_up).push_back(f);
+            } else {
+                ++backhops;
+            }
+        }
+    }
+    if (backhops) res.notes.push_back(fmt::format("{} back-hop crossing(s) near a switching field ignored", backhops));
+
+    auto plateau = [&](std::vector<double>& v, const char* name) -> std::pair<Extracted, double> {
+        if (v.size() < 3)
+            return {Extracted::none(fmt::format("fewer than 3 stable points on the {} plateau", name)), 0.0};
+        const double sem = detail::stddev(v) / std::sqrt(static_cast<double>(v.size()));
+        const double m = detail::trimmed_mean(v, opt.trim);
+        return {Extracted::of(m, sem), sem};
+    };
+    auto [rp, sp] = plateau(plateau_lo, "low-resistance (P)");
+    auto [rap, sap] = plateau(plateau_hi, "high-resistance (AP)");
+    res.r_p_ohm = rp;
+    res.r_ap_ohm = rap;
+    if (rp.ok() && rap.ok()) {
+        const double t = (*rap - *rp) / *rp;
+        const double err = (*rap / *rp) * std::hypot(sap / *rap, sp / *rp);
+        res.tmr = Extracted::of(t, err);
+    } else {
+        res.tmr = Extracted::none(!rp.ok() ? rp.reason : rap.reason);
+    }
+
+    auto mean_of = [](const std::vector<double>& v, const std::string& why) {
+        if (v.empty()) return Extracted::none(why);
+        const double m = detail::mean(v);
+        return v.size() > 1 ? Extracted::of(m, detail::stddev(v) / std::sqrt(static_cast<double>(v.size())))
+                            : Extracted::of(m);
+    };
+    res.h_sw_plus_T = mean_of(cand.plus, res.branches_up ? "no P->AP switching on a rising-field branch"
+                                                         : "no rising-field branch in the loop");
+    res.h_sw_minus_T = mean_of(cand.minus, res.branches_down ? "no AP->P switching on a falling-field branch"
+                                                             : "no falling-field branch in the loop");
+    if (res.h_sw_plus_T.ok() && res.h_sw_minus_T.ok()) {
+        const double hp = *res.h_sw_plus_T, hm = *res.h_sw_minus_T;
+        const double e = std::hypot(res.h_sw_plus_T.error.value_or(0), res.h_sw_minus_T.error.value_or(0)) / 2;
+        const bool have_err = res.h_sw_plus_T.error || res.h_sw_minus_T.error;
+        res.hc_T = have_err ? Extracted::of((hp - hm) / 2, e) : Extracted::of((hp - hm) / 2);
+        res.hex_T = have_err ? Extracted::of((hp + hm) / 2, e) : Extracted::of((hp + hm) / 2);
+    } else {
+        const std::string why = "needs switching on both a rising and a falling branch (" +
+                                (res.h_sw_plus_T.ok() ? res.h_sw_minus_T.reason : res.h_sw_plus_T.reason) + ")";
+        res.hc_T = Extracted::none(why);
+        res.hex_T = Extracted::none(why);
+    }
+    if (!cand.rl_down.empty()) res.h_rl_T = mean_of(cand.rl_down, "");
+    else if (!cand.rl_up.empty()) res.h_rl_T = mean_of(cand.rl_up, "");
+    else res.h_rl_T = Extracted::none("no reference-layer rotation in the swept range (minor loop)");
+
+    // Squareness: remanence at the loop centre, (R_down(H_ex) - R_up(H_ex)) / (R_AP - R_P).
+    if (res.hex_T.ok() && res.tmr.ok()) {
+        auto at_centre = [&](int want_dir) -> std::optional<double> {
+            for (std::size_t bi = 0; bi < branches.size(); ++bi) {
+                if (branches[bi].direction != want_dir) continue;
+                const auto& h = hb[bi];
+                const auto& r = rb[bi];
+                // three points nearest the centre field, if the branch spans it
+                const auto [mn, mx] = std::minmax_element(h.begin(), h.end());
+                if (*res.hex_T < *mn || *res.hex_T > *mx) continue;
+                std::vector<std::size_t> order(h.size());
+                std::iota(order.begin(), order.end(), 0);
+                std::partial_sort(order.begin(), order.begin() + std::min<std::ptrdiff_t>(3, static_cast<std::ptrdiff_t>(order.size())), order.end(),
+                                  [&](std::size_t a, std::size_t b) {
+                                      return std::abs(h[a] - *res.hex_T) < std::abs(h[b] - *res.hex_T);
+                                  });
+                std::vector<double> v;
+                for (std::size_t k = 0; k < std::min<std::size_t>(3, order.size()); ++k) v.push_back(r[order[k]]);
+                return detail::median(v);
+            }
+            return std::nullopt;
+        };
+        const auto rd = at_centre(-1), ru = at_centre(1);
+        if (rd && ru) res.squareness = Extracted::of((*rd - *ru) / (*res.r_ap_ohm - *res.r_p_ohm));
+        else res.squareness = Extracted::none("no rising and falling branch spans the loop centre");
+    } else {
+        res.squareness = Extracted::none(res.hex_T.ok() ? res.tmr.reason : res.hex_T.reason);
+    }
+    return res;
+}
+
+}  // namespace mtjlab::analysis
