@@ -161,21 +161,23 @@ std::vector<LevelSet> read_states_table(const fs::path& file) {
     const auto ext = file.extension().string();
     const bool h5 = ext == ".h5" || ext == ".hdf5" || ext == ".he5";
     const std::vector<Row> rows = h5 ? read_h5_rows(file) : read_csv_rows(file);
-    const std::string where = h5 ? "row" : "line";
+    // CSV problems point at file:line, HDF5 ones at the row index
+    auto at = [&](const Row& r) {
+        return h5 ? fmt::format("{}: row {}", file.string(), r.line) : fmt::format("{}:{}", file.string(), r.line);
+    };
     if (rows.empty()) throw InputError(fmt::format("{}: no conductance states in the table", file.string()));
     std::map<std::pair<long long, int>, std::vector<Row>> groups;  // thickness in pm to group exactly
     for (const Row& r : rows) {
         if (r.g <= 0) {
-            throw InputError(fmt::format("{}: {} {}: g_norm {} is not a positive conductance", file.string(), where,
-                                         r.line, r.g));
+            throw InputError(fmt::format("{}: g_norm {} is not a positive conductance", at(r), r.g));
         }
         if (r.g_std < 0) {
-            throw InputError(fmt::format("{}: {} {}: g_norm_std {} is negative", file.string(), where, r.line, r.g_std));
+            throw InputError(fmt::format("{}: g_norm_std {} is negative", at(r), r.g_std));
         }
         if (r.r < 0) {
-            throw InputError(fmt::format("{}: {} {}: r_ohm {} is negative", file.string(), where, r.line, r.r));
+            throw InputError(fmt::format("{}: r_ohm {} is negative", at(r), r.r));
         }
-        if (r.cells < 1) throw InputError(fmt::format("{}: {} {}: cells must be >= 1", file.string(), where, r.line));
+        if (r.cells < 1) throw InputError(fmt::format("{}: cells must be >= 1", at(r)));
         groups[{std::llround(r.thickness * 1000.0), r.cells}].push_back(r);
     }
     std::vector<LevelSet> out;
@@ -193,8 +195,7 @@ std::vector<LevelSet> read_states_table(const fs::path& file) {
                                              id, grp.size() - 1));
             }
             if (i > 0 && !(grp[i].g > grp[i - 1].g)) {
-                throw InputError(fmt::format("{}: {} {}: group ({}): g_norm must increase with state", file.string(),
-                                             where, grp[i].line, id));
+                throw InputError(fmt::format("{}: group ({}): g_norm must increase with state", at(grp[i]), id));
             }
         }
         LevelSet l;

@@ -23,13 +23,19 @@ std::string quote(const std::string& s) {
 }
 
 void run_gnuplot(const std::string& script, const std::filesystem::path& svg) {
-    FILE* p = ::popen("gnuplot 2>&1", "w");
+    // gnuplot's own messages go to a log next to the figure (never to our stdout); kept only on failure
+    const std::filesystem::path log = svg.string() + ".gnuplot.log";
+    const std::string cmd = "gnuplot >'" + log.string() + "' 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "w");
     if (!p) throw Error(fmt::format("{}: cannot start gnuplot", svg.string()));
     const bool ok = std::fwrite(script.data(), 1, script.size(), p) == script.size();
     const int rc = ::pclose(p);
     if (!ok || rc != 0) {
-        throw Error(fmt::format("{}: gnuplot failed (exit status {}; is gnuplot-nox installed?)", svg.string(), rc));
+        throw Error(fmt::format("{}: gnuplot failed (exit status {}; see {}; is gnuplot-nox installed?)", svg.string(),
+                                rc, log.string()));
     }
+    std::error_code ec;
+    std::filesystem::remove(log, ec);
 }
 
 }  // namespace
