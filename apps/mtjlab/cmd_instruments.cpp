@@ -69,7 +69,6 @@ void run_scpi(const ScpiOptions& o) {
     }
     if (o.timeout_ms < 1 || o.timeout_ms > 600000) throw InputError("--timeout-ms must be in 1..600000");
     sopt.timeout = std::chrono::milliseconds(o.timeout_ms);
-    if (!o.check_errors && o.model.empty()) sopt.error_query = "SYST:ERR?";
     if (o.baud) topt.serial.baud = o.baud;
     if (o.data_bits) topt.serial.data_bits = o.data_bits;
     if (o.stop_bits) topt.serial.stop_bits = o.stop_bits;

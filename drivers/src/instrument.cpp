@@ -76,6 +76,11 @@ void MagnetSupply::set_current_limit(Ampere max_abs) {
     user_limit_ = max_abs;
 }
 
+Ampere MagnetSupply::read_setpoint() {
+    note_setpoint(query_setpoint_raw());
+    return setpoint_;
+}
+
 Ampere MagnetSupply::current_limit() const {
     const auto model_max = limits().max_current;
     return user_limit_ ? std::min(*user_limit_, model_max) : model_max;
@@ -86,6 +91,7 @@ void MagnetSupply::ramp_to(Ampere target, double rate_a_per_s, Ampere max_step, 
     check_range(name(), model(), "ramp target", target.si(), -lim, lim, "A");
     check_range(name(), model(), "ramp rate", rate_a_per_s, 1e-9, 1e6, "A/s");
     check_range(name(), model(), "ramp step", max_step.si(), 1e-9, 2 * lim + 1e-9, "A");
+    if (!setpoint_known_) (void)read_setpoint();
     const double start = setpoint_.si();
     const double span = target.si() - start;
     const auto steps = static_cast<long>(std::ceil(std::abs(span) / max_step.si()));

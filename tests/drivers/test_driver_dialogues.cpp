@@ -256,6 +256,7 @@ TEST_CASE("Kepco BOP: current mode, compliance, ramp, measure, safe state", "[un
     ok(s, "FUNC:MODE CURR");
     ok(s, "VOLT 10");
     ok(s, "OUTP ON");
+    q(s, "CURR?", "+0.0000E+00");  // the first ramp starts from the instrument's own setpoint
     ok(s, "CURR 0.5");
     ok(s, "CURR 1");
     ok(s, "CURR 1.5");
@@ -313,6 +314,9 @@ TEST_CASE("Keithley 2400: current source with compliance, power envelope", "[uni
     q(s, ":READ?", "-4.99990E-01");
     w(s, ":SOUR:CURR 0");
     w(s, ":OUTP OFF");
+    q(s, ":SOUR:CURR?", "+1.000000E-01");
+    ok(s, ":SOUR:CURR 0.05");
+    ok(s, ":SOUR:CURR 0");
     auto sc = session_for("keithley_2400", s, "magnet");
     Keithley2400 k(sc.session);
     k.configure_current_mode();
@@ -323,6 +327,9 @@ TEST_CASE("Keithley 2400: current source with compliance, power envelope", "[uni
     CHECK_THROWS_AS(k.set_current(amperes(1.1)), LimitError);
     CHECK(k.measure_current().si() == Approx(-0.49999));
     k.safe_state();
+    // A fresh driver ramps from what the instrument is programmed to, not from an assumed 0 A.
+    Keithley2400 fresh(sc.session);
+    fresh.ramp_to(amperes(0), 10.0, amperes(0.05), [](Second) {});
     CHECK(sc.t->remaining() == 0);
 }
 

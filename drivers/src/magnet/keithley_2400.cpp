@@ -36,7 +36,7 @@ void Keithley2400::set_current(Ampere i) {
                     k_high_current_compliance, "V");
     }
     session_->write_checked(":SOUR:CURR " + scpi_number(i.si()));
-    setpoint_ = i;
+    note_setpoint(i);
     remember("current", i.si(), "A");
 }
 
@@ -58,10 +58,12 @@ Ampere Keithley2400::measure_current() {
     return Ampere(session_->query_double(":READ?"));
 }
 
+Ampere Keithley2400::query_setpoint_raw() { return Ampere(session_->query_double(":SOUR:CURR?")); }
+
 void Keithley2400::safe_state() {
     session_->write(":SOUR:CURR 0");
     session_->write(":OUTP OFF");
-    setpoint_ = Ampere(0);
+    note_setpoint(Ampere(0));
     remember("current", 0, "A");
     remember("output", 0, "");
 }

@@ -67,7 +67,7 @@ void KepcoBop::set_current(Ampere i) {
     const double lim = current_limit().si();
     check_range(name(), rating_->name, "coil current", i.si(), -lim, lim, "A");
     session_->write_checked("CURR " + scpi_number(i.si()));
-    setpoint_ = i;
+    note_setpoint(i);
     remember("current", i.si(), "A");
 }
 
@@ -84,10 +84,12 @@ void KepcoBop::set_output(bool on) {
 
 Ampere KepcoBop::measure_current() { return Ampere(session_->query_double("MEAS:CURR?")); }
 
+Ampere KepcoBop::query_setpoint_raw() { return Ampere(session_->query_double("CURR?")); }
+
 void KepcoBop::safe_state() {
     session_->write("CURR 0");
     session_->write("OUTP OFF");
-    setpoint_ = Ampere(0);
+    note_setpoint(Ampere(0));
     remember("current", 0, "A");
     remember("output", 0, "");
 }

@@ -17,6 +17,9 @@ public:
     [[nodiscard]] Ampere measure_current() override;
     void safe_state() override;
 
+protected:
+    [[nodiscard]] Ampere query_setpoint_raw() override;
+
 private:
     Volt compliance_{21.0};
 };

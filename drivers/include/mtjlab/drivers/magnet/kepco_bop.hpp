@@ -32,6 +32,9 @@ public:
     [[nodiscard]] Ampere measure_current() override;
     void safe_state() override;
 
+protected:
+    [[nodiscard]] Ampere query_setpoint_raw() override;
+
 private:
     const KepcoBopModel* rating_;
 };

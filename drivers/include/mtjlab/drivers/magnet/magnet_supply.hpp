@@ -34,17 +34,28 @@ public:
     virtual void set_output(bool on) = 0;
     /// Measured output current.
     [[nodiscard]] virtual Ampere measure_current() = 0;
-    /// The setpoint this driver last programmed.
+    /// The setpoint this driver last programmed (or read with read_setpoint()).
     [[nodiscard]] Ampere setpoint() const { return setpoint_; }
+    /// Asks the instrument for its programmed setpoint and remembers it (a ramp starts from there).
+    Ampere read_setpoint();
     /// Lowers the user's current limit below the model's (LimitError if it exceeds the model's).
     void set_current_limit(Ampere max_abs);
     [[nodiscard]] Ampere current_limit() const;
     /// Steps the setpoint from the present one to `target` at `rate` (A/s) in steps of at most
-    /// `max_step`, waiting through `sleep` between steps. Target and rate are checked first.
+    /// `max_step`, waiting through `sleep` between steps. Target and rate are checked first. When this
+    /// driver has not programmed a setpoint yet, the instrument's is read first (no jump from an
+    /// unknown current into an inductive load).
     void ramp_to(Ampere target, double rate_a_per_s, Ampere max_step, const Sleeper& sleep = real_sleep);
 
 protected:
+    /// The model's query of the programmed current setpoint.
+    [[nodiscard]] virtual Ampere query_setpoint_raw() = 0;
+    void note_setpoint(Ampere i) {
+        setpoint_ = i;
+        setpoint_known_ = true;
+    }
     Ampere setpoint_{0.0};
+    bool setpoint_known_ = false;
     std::optional<Ampere> user_limit_;
 };
 
