@@ -112,7 +112,7 @@ double naive_seconds_per_sample(const Split& s, std::size_t samples) {
         ++t;
         const float lr = static_cast<float>(1e-3 * std::sqrt(1 - std::pow(0.999, t)) / (1 - std::pow(0.9, t)));
         std::size_t o = 0;
-        for (auto* pr : {std::pair{&w1, &gw1}, std::pair{&w2, &gw2}, std::pair{&b1, &gb1}, std::pair{&b2, &gb2}}) {
+        for (const auto& pr : {std::pair{&w1, &gw1}, std::pair{&w2, &gw2}, std::pair{&b1, &gb1}, std::pair{&b2, &gb2}}) {
             for (std::size_t i = 0; i < pr.first->size(); ++i, ++o) {
                 const float g = (*pr.second)[i];
                 m[o] = 0.9f * m[o] + 0.1f * g;
