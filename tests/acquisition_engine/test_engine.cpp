@@ -1,0 +1,316 @@
+// The run engine on the virtual lab: R(H) and R(V) physics seen through real drivers (in process and over
+// loopback sockets), cancellation + resume without duplicated or missing points, breakdown stop, faults.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+
+#include "lab_fixture.hpp"
+#include "mtjlab/acquisition/engine.hpp"
+#include "mtjlab/acquisition/preflight.hpp"
+#include "mtjlab/core/error.hpp"
+#include "mtjlab/recipes/recipe.hpp"
+#include "mtjlab/storage/run_file.hpp"
+#include "test_support.hpp"
+
+using namespace mtjlab;
+using namespace mtjlab::acquisition;
+namespace fs = std::filesystem;
+
+namespace {
+
+BenchCalibration calibration() {
+    BenchCalibration c;
+    c.coil_constant_t_per_a = 0.0125;
+    c.time_constant = Second(0.03);
+    c.ramp_rate_t_per_s = 0.05;
+    c.ramp_step = Tesla(1e-3);
+    return c;
+}
+BenchLimits limits() {
+    BenchLimits l;
+    l.max_pulse_amplitude = Volt(2.5);
+    l.max_pulse_width = Second(1e-6);
+    l.max_coil_current = Ampere(8.0);
+    l.max_field = Tesla(0.1);
+    l.max_ramp_rate_t_per_s = 0.05;
+    l.max_read_voltage = Volt(0.2);
+    return l;
+}
+Job job_from(const std::string& toml, const std::string& name) {
+    auto r = std::get<recipes::RunRecipe>(recipes::parse(toml, name + ".toml"));
+    Job j = recipes::make_job(r, calibration());
+    j.name = name;
+    REQUIRE(check_plan(j.plan, limits(), calibration()).ok());
+    return j;
+}
+/// Distinct resistance levels (values within `tol` relative of a level's first member join it).
+std::vector<double> levels(std::vector<double> r, double tol) {
+    std::sort(r.begin(), r.end());
+    std::vector<double> out;
+    std::vector<int> count;
+    for (double v : r) {
+        if (!out.empty() && std::abs(v - out.back()) / out.back() < tol) {
+            ++count.back();
+            continue;
+        }
+        out.push_back(v);
+        count.push_back(1);
+    }
+    std::vector<double> kept;  // a level needs two points (a single mid-transition read is not a level)
+    for (std::size_t i = 0; i < out.size(); ++i)
+        if (count[i] >= 2) kept.push_back(out[i]);
+    return kept;
+}
+
+}  // namespace
+
+TEST_CASE("R(H) minor loop on the virtual lab shows both switching fields and both plateaus", "[sim][integration]") {
+    test::LabBench lab(1.7, 1, 0.0125, /*sockets=*/true, /*gaussmeter=*/true, 3);
+    test::TempDir dir("rh");
+    const Job job = job_from("kind = \"rh_loop\"\nname = \"rh\"\nstart_mT = 20\nstop_mT = -20\nstep_mT = 0.5\n"
+                             "settle_s = 0.05\n",
+                             "rh");
+    GuardedBench bench(lab.instruments(), limits(), calibration(), lab.clock());
+    RunOptions ro;
+    ro.directory = dir.path();
+    RunOutcome out;
+    {
+        BenchGuard guard(bench);
+        out = run_job(job, bench, dir / "rh.h5", ro);
+    }
+    CHECK(out.status == storage::RunStatus::complete);
+    auto rd = storage::RunReader::open(dir / "rh.h5");
+    REQUIRE(rd.size() == 161);
+    const auto h = rd.column("field_T");
+    const auto r = rd.column("resistance_ohm");
+    const auto hm = rd.column("field_measured_T");
+    const auto dirn = rd.column("direction");
+    for (std::size_t i = 0; i < h.size(); ++i) CHECK(std::abs(hm[i] - h[i]) < 2e-4);  // gaussmeter follows
+    const double r_ap = r.front(), r_p = r[80];
+    CHECK(r_ap / r_p > 1.2);   // TMR ~35 % at 1.7 nm
+    CHECK(r_ap / r_p < 1.6);
+    // The switching field on each branch: where R crosses the middle.
+    const double mid = 0.5 * (r_ap + r_p);
+    double h_down = 1, h_up = -1;
+    for (std::size_t i = 1; i <= 80; ++i)
+        if (r[i - 1] > mid && r[i] <= mid) h_down = h[i];
+    for (std::size_t i = 81; i < h.size(); ++i)
+        if (r[i - 1] < mid && r[i] >= mid) h_up = h[i];
+    INFO("switching fields " << h_down * 1e3 << " mT and " << h_up * 1e3 << " mT");
+    CHECK(h_down < -0.004);
+    CHECK(h_down > -0.018);
+    CHECK(h_up > 0.004);
+    CHECK(h_up < 0.018);
+    CHECK(dirn.front() == -1);
+    CHECK(dirn.back() == +1);
+    // Plateaus: flat within the read noise away from the transitions.
+    CHECK(std::abs(r[2] - r_ap) / r_ap < 0.01);
+    CHECK(std::abs(r[78] - r_p) / r_p < 0.01);
+    CHECK(std::abs(lab.field().si()) < 1e-12);
+    CHECK(rd.info().instruments_json.empty());  // none given in this test; the CLI fills it
+}
+
+TEST_CASE("R(V) of a 3-cell device over sockets shows four levels", "[sim][integration]") {
+    test::LabBench lab(1.7, 3, 0.0125, /*sockets=*/true, false, 5);
+    test::TempDir dir("rv");
+    {
+        auto bench = lab.lab->bench();
+        std::lock_guard lock(bench->mutex());
+        bench->station_locked().set_states(+1);  // start all AP
+    }
+    const Job job = job_from("kind = \"rv_pulse_train\"\nname = \"rv\"\nmin_V = 0.1\nmax_V = 1.5\nstep_V = 0.02\n"
+                             "polarities = [\"negative\"]\nreturn_sweep = false\nassist_field_mT = 6\n"
+                             "delay_s = 0.2\n",
+                             "rv");
+    GuardedBench bench(lab.instruments(), limits(), calibration(), lab.clock());
+    BenchGuard guard(bench);
+    RunOptions ro;
+    ro.directory = dir.path();
+    const RunOutcome out = run_job(job, bench, dir / "rv.h5", ro);
+    CHECK(out.status == storage::RunStatus::complete);
+    CHECK(out.first_switch_V.has_value());
+    auto rd = storage::RunReader::open(dir / "rv.h5");
+    const auto r = rd.column("resistance_ohm");
+    const auto lv = levels(r, 0.02);
+    INFO("levels (Ohm):" << [&] { std::string s; for (double v : lv) s += " " + std::to_string(v); return s; }());
+    CHECK(lv.size() == 4);
+    CHECK(r.front() > r.back() * 1.2);  // AP -> P
+}
+
+TEST_CASE("Ctrl-C level 1 stops after the point; resume completes with no duplicated or missing points",
+          "[sim]") {
+    test::LabBench lab(1.8, 1, 0.0125, false);
+    test::TempDir dir("resume");
+    const Job job = job_from("kind = \"rh_loop\"\nname = \"rh\"\nstart_mT = 10\nstop_mT = -10\nstep_mT = 1\n", "rh");
+    CancelToken cancel;
+    int waits = 0;
+    BenchClock clock = lab.clock();
+    auto inner = clock.wait;
+    clock.wait = [&, inner](Second dt) {
+        if (++waits == 40) cancel.request(1);  // Ctrl-C in the middle of a point
+        inner(dt);
+    };
+    RunOptions ro;
+    ro.directory = dir.path();
+    ro.cancel = &cancel;
+    std::size_t first = 0;
+    {
+        GuardedBench bench(lab.instruments(), limits(), calibration(), clock, &cancel);
+        BenchGuard guard(bench);
+        const RunOutcome a = run_job(job, bench, dir / "rh.h5", ro);
+        CHECK(a.status == storage::RunStatus::aborted);
+        first = a.rows;
+        CHECK(first > 0);
+        CHECK(first < job.plan.points.size());
+        CHECK(std::abs(lab.field().si()) < 1e-12);  // safe before the file was marked aborted
+    }
+    CHECK(storage::RunReader::open(dir / "rh.h5").status() == storage::RunStatus::aborted);
+    ro.resume = false;
+    {
+        GuardedBench bench(lab.instruments(), limits(), calibration(), lab.clock());
+        CHECK_THROWS_AS(run_job(job, bench, dir / "rh.h5", ro), InputError);  // needs --resume
+    }
+    cancel.reset();
+    ro.resume = true;
+    {
+        GuardedBench bench(lab.instruments(), limits(), calibration(), lab.clock(), &cancel);
+        BenchGuard guard(bench);
+        const RunOutcome b = run_job(job, bench, dir / "rh.h5", ro);
+        CHECK(b.status == storage::RunStatus::complete);
+    }
+    auto rd = storage::RunReader::open(dir / "rh.h5");
+    const auto h = rd.column("field_T");
+    REQUIRE(h.size() == job.plan.points.size());
+    for (std::size_t i = 0; i < h.size(); ++i) CHECK(h[i] == job.plan.points[i].swept);
+    const auto t = rd.column("time_s");
+    CHECK(std::is_sorted(t.begin(), t.end()));
+    // A complete run is skipped on resume.
+    GuardedBench bench(lab.instruments(), limits(), calibration(), lab.clock());
+    CHECK(run_job(job, bench, dir / "rh.h5", ro).skipped);
+}
+
+TEST_CASE("second Ctrl-C aborts inside the point and still leaves the bench safe", "[sim]") {
+    test::LabBench lab(1.8, 1, 0.0125, false);
+    test::TempDir dir("abort");
+    const Job job = job_from("kind = \"rh_loop\"\nname = \"rh\"\nstart_mT = 20\nstop_mT = -20\nstep_mT = 1\n", "rh");
+    CancelToken cancel;
+    int waits = 0;
+    BenchClock clock = lab.clock();
+    auto inner = clock.wait;
+    clock.wait = [&, inner](Second dt) {
+        if (++waits == 15) cancel.request(2);  // in the middle of the first ramp to 20 mT
+        inner(dt);
+    };
+    GuardedBench bench(lab.instruments(), limits(), calibration(), clock, &cancel);
+    RunOptions ro;
+    ro.directory = dir.path();
+    ro.cancel = &cancel;
+    BenchGuard guard(bench);
+    const RunOutcome a = run_job(job, bench, dir / "rh.h5", ro);
+    CHECK(a.status == storage::RunStatus::aborted);
+    CHECK(a.rows == 0);
+    CHECK_THAT(a.message, Catch::Contains("second Ctrl-C"));
+    CHECK(std::abs(lab.field().si()) < 1e-12);
+}
+
+TEST_CASE("breakdown ramp stops at the first broken read-back: no pulse after it", "[sim]") {
+    test::LabBench lab(2.0, 1, 0.0125, false);
+    test::TempDir dir("bd");
+    const Job job = job_from("kind = \"breakdown_ramp\"\nname = \"bd\"\nmin_V = 1.0\nmax_V = 2.5\nstep_V = 0.02\n", "bd");
+    GuardedBench bench(lab.instruments(), limits(), calibration(), lab.clock());
+    BenchGuard guard(bench);
+    RunOptions ro;
+    ro.directory = dir.path();
+    const RunOutcome out = run_job(job, bench, dir / "bd.h5", ro);
+    REQUIRE(out.breakdown_amplitude_V.has_value());
+    INFO(out.message);
+    CHECK(*out.breakdown_amplitude_V > 1.4);
+    CHECK(*out.breakdown_amplitude_V < 2.5);
+    CHECK(out.rows < job.plan.points.size());
+    auto b = lab.lab->bench();
+    std::lock_guard lock(b->mutex());
+    CHECK(b->pulses_applied_locked() == out.rows);  // one pulse per stored point, none after the break
+    CHECK(b->station_locked().broken());
+}
+
+TEST_CASE("faults mid-run: a dropped link is retried on a read; an instrument error stops cleanly", "[sim][integration]") {
+    test::LabBench lab(1.8, 1, 0.0125, /*sockets=*/true, false, 9);
+    test::TempDir dir("fault");
+    const Job job = job_from("kind = \"rh_loop\"\nname = \"rh\"\nstart_mT = 10\nstop_mT = -10\nstep_mT = 1\n", "rh");
+    RunOptions ro;
+    ro.directory = dir.path();
+    SECTION("disconnect during a read is retried and the run completes") {
+        int waits = 0;
+        BenchClock clock = lab.clock();
+        auto inner = clock.wait;
+        clock.wait = [&, inner](Second dt) {
+            if (++waits == 60) {
+                devices_sim::FaultPlan f;
+                f.drop_connection = 1;
+                lab.lab->instrument("lockin").set_faults(f);
+            }
+            inner(dt);
+        };
+        GuardedBench bench(lab.instruments(), limits(), calibration(), clock);
+        BenchGuard guard(bench);
+        const RunOutcome out = run_job(job, bench, dir / "rh.h5", ro);
+        CHECK(out.status == storage::RunStatus::complete);
+        CHECK(bench.read_retries() >= 1);
+        CHECK(storage::RunReader::open(dir / "rh.h5").size() == job.plan.points.size());
+    }
+    SECTION("an instrument error on the pulse generator fails the run, earlier points kept, bench safe") {
+        const Job rv = job_from("kind = \"rv_pulse_train\"\nname = \"rv\"\nmin_V = 0.1\nmax_V = 1.0\nstep_V = 0.1\n"
+                                "delay_s = 0.1\n",
+                                "rv");
+        int waits = 0;
+        BenchClock clock = lab.clock();
+        auto inner = clock.wait;
+        clock.wait = [&, inner](Second dt) {
+            if (++waits == 50) lab.lab->instrument("pulse_gen").push_error(-222, "injected");
+            inner(dt);
+        };
+        GuardedBench bench(lab.instruments(), limits(), calibration(), clock);
+        std::size_t rows_at_failure = 0;
+        {
+            BenchGuard guard(bench);
+            CHECK_THROWS_AS(run_job(rv, bench, dir / "rv.h5", ro), InstrumentError);
+        }
+        auto rd = storage::RunReader::open(dir / "rv.h5");
+        CHECK(rd.status() == storage::RunStatus::failed);
+        rows_at_failure = rd.size();
+        CHECK(rows_at_failure > 0);
+        CHECK(rows_at_failure < rv.plan.points.size());
+        CHECK_THAT(rd.info().error_message, Catch::Contains("-222"));
+        const auto a = rd.column("pulse_amplitude_V");
+        for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i] == rv.plan.points[i].pulse_amplitude.si());
+        CHECK(std::abs(lab.field().si()) < 1e-12);
+    }
+    SECTION("a pulse that never completes (stuck *OPC?) times out and stops the run cleanly") {
+        const Job rv = job_from("kind = \"rv_pulse_train\"\nname = \"rv\"\nmin_V = 0.1\nmax_V = 1.0\nstep_V = 0.1\n"
+                                "delay_s = 0.1\n",
+                                "rv2");
+        int waits = 0;
+        BenchClock clock = lab.clock();
+        auto inner = clock.wait;
+        clock.wait = [&, inner](Second dt) {
+            if (++waits == 50) {
+                devices_sim::FaultPlan f;
+                f.stuck_opc = true;
+                lab.lab->instrument("pulse_gen").set_faults(f);
+            }
+            inner(dt);
+        };
+        GuardedBench bench(lab.instruments(), limits(), calibration(), clock);
+        {
+            BenchGuard guard(bench);
+            CHECK_THROWS_AS(run_job(rv, bench, dir / "rv2.h5", ro), TimeoutError);
+        }
+        lab.lab->instrument("pulse_gen").clear_faults();
+        auto rd = storage::RunReader::open(dir / "rv2.h5");
+        CHECK(rd.status() == storage::RunStatus::failed);
+        CHECK(rd.size() > 0);
+        CHECK(std::abs(lab.field().si()) < 1e-12);
+    }
+}
