@@ -329,7 +329,7 @@ void register_sim(CLI::App& app, const GlobalOptions& /*global*/) {
     add_output_flags(dev, *opts);
     dev->callback([opts, dev] {
         const bool wafer = dev->count("--die") > 0 || dev->count("--device") > 0;
-        if (wafer && dev->count("--thickness") > 0)
+        if (wafer && (dev->count("--thickness") > 0 || dev->count("--cells") > 0))
             throw InputError("give either --thickness/--cells (nominal device) or --die/--device (wafer device)");
         if (!wafer && dev->count("--thickness") == 0)
             throw InputError("--thickness is required (1.6 .. 2.6 nm) unless --die/--device are given");

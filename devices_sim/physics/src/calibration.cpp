@@ -71,7 +71,7 @@ Tesla sharrock_switching_field(double delta0, Tesla h_k, Hertz f0, double rate_T
     double lo = 0.0;
     double hi = 1.0 - 1e-12;
     if (g(lo) <= 0.0) return Tesla(0.0);  // superparamagnetic at this rate
-    for (int it = 0; it < 200; ++it) {
+    for (int it = 0; it < 64; ++it) {
         const double mid = 0.5 * (lo + hi);
         (g(mid) > 0.0 ? lo : hi) = mid;
     }
@@ -115,7 +115,7 @@ CalibrationRow Calibration::at(double t) const {
     const double hc = o.h_c_target.si();
     double lo = hc * 1.0000001;
     double hi = hc * 20.0;
-    for (int it = 0; it < 200; ++it) {
+    for (int it = 0; it < 64; ++it) {
         const double mid = 0.5 * (lo + hi);
         const double hsw = sharrock_switching_field(c * mid, Tesla(mid), o.f0, o.sweep_rate_ref_T_per_s).si();
         (hsw < hc ? lo : hi) = mid;
