@@ -18,16 +18,25 @@ constexpr double inf = std::numeric_limits<double>::infinity();
 /// (the optimal split points are monotone in the segment end, as used by Ckmeans.1d.dp).
 class Segmenter {
 public:
-    explicit Segmenter(const std::vector<double>& y) : n_(y.size()), s1_(n_ + 1, 0.0), s2_(n_ + 1, 0.0) {
-        for (std::size_t i = 0; i < n_; ++i) {
-            s1_[i + 1] = s1_[i] + y[i];
-            s2_[i + 1] = s2_[i] + y[i] * y[i];
+    /// `bounds`: block starts in y (ascending, first 0); block b is y[bounds[b], bounds[b+1]).
+    Segmenter(const std::vector<double>& y, const std::vector<std::size_t>& bounds)
+        : n_(bounds.size()), s1_(n_ + 1, 0.0), s2_(n_ + 1, 0.0), cnt_(n_ + 1, 0.0) {
+        for (std::size_t b = 0; b < n_; ++b) {
+            const std::size_t a = bounds[b], e = b + 1 < n_ ? bounds[b + 1] : y.size();
+            double s1 = 0, s2 = 0;
+            for (std::size_t i = a; i < e; ++i) {
+                s1 += y[i];
+                s2 += y[i] * y[i];
+            }
+            s1_[b + 1] = s1_[b] + s1;
+            s2_[b + 1] = s2_[b] + s2;
+            cnt_[b + 1] = cnt_[b] + static_cast<double>(e - a);
         }
     }
 
-    /// Sum of squared deviations of y[j, i).
+    /// Sum of squared deviations of the points in blocks [j, i).
     [[nodiscard]] double cost(std::size_t j, std::size_t i) const {
-        const double m = static_cast<double>(i - j);
+        const double m = cnt_[i] - cnt_[j];
         const double s = s1_[i] - s1_[j];
         return std::max(0.0, (s2_[i] - s2_[j]) - s * s / m);
     }
@@ -76,7 +85,7 @@ private:
 
     std::size_t n_;
     std::size_t kmax_ = 0;
-    std::vector<double> s1_, s2_;
+    std::vector<double> s1_, s2_, cnt_;
     std::vector<std::vector<double>> dp_;
     std::vector<std::vector<std::size_t>> arg_;
 };
@@ -86,26 +95,53 @@ private:
 Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
     Levels out;
     out.assignment.assign(r_ohm.size(), -1);
-    std::vector<std::size_t> idx;
-    idx.reserve(r_ohm.size());
-    for (std::size_t i = 0; i < r_ohm.size(); ++i)
-        if (std::isfinite(r_ohm[i]) && r_ohm[i] > 0) idx.push_back(i);
-    const std::size_t n = idx.size();
+    std::vector<double> y;
+    y.reserve(r_ohm.size());
+    for (double r : r_ohm)
+        if (std::isfinite(r) && r > 0) y.push_back(r);
+    const std::size_t n = y.size();
     const std::size_t min_pts = std::max<std::size_t>(1, opt.min_points);
     if (n < min_pts || n == 0) {
         out.reason = fmt::format("too few valid resistance points ({})", n);
         return out;
     }
-    std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return r_ohm[a] < r_ohm[b]; });
-    std::vector<double> y(n);
-    for (std::size_t i = 0; i < n; ++i) y[i] = std::log(r_ohm[idx[i]]);
+    std::sort(y.begin(), y.end());
+    const std::vector<double> r_sorted = y;
+    for (double& v : y) v = std::log(v);
     const double centre = y[n / 2];
     for (double& v : y) v -= centre;  // keeps the prefix sums well conditioned
 
+    // Cut candidates: the segmentation is exact over blocks of consecutive sorted points. Up to
+    // max_blocks/2 of the widest gaps always start a block (so separated levels of any size are exact) and
+    // the rest are equal-count positions (so over-split alternatives are scored fairly at n/max_blocks
+    // resolution). With n <= max_blocks every point is its own block: the plain exact DP.
+    constexpr std::size_t max_blocks = 64;
+    std::vector<std::size_t> bounds;
+    if (n <= max_blocks) {
+        bounds.resize(n);
+        for (std::size_t i = 0; i < n; ++i) bounds[i] = i;
+    } else {
+        std::vector<std::size_t> gi(n - 1);
+        for (std::size_t i = 0; i + 1 < n; ++i) gi[i] = i + 1;
+        const std::size_t ngaps = max_blocks / 2;
+        std::nth_element(gi.begin(), gi.begin() + static_cast<std::ptrdiff_t>(ngaps), gi.end(),
+                         [&](std::size_t a, std::size_t b) { return y[a] - y[a - 1] > y[b] - y[b - 1]; });
+        bounds.assign(gi.begin(), gi.begin() + static_cast<std::ptrdiff_t>(ngaps));
+        for (std::size_t q = 0; q < max_blocks / 2; ++q) bounds.push_back(q * n / (max_blocks / 2));
+        std::sort(bounds.begin(), bounds.end());
+        bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+    }
+    const std::size_t nb = bounds.size();
     const std::size_t kmax =
-        std::min<std::size_t>(static_cast<std::size_t>(std::max(1, opt.max_levels)), n / min_pts);
-    Segmenter seg(y);
+        std::min<std::size_t>({static_cast<std::size_t>(std::max(1, opt.max_levels)), n / min_pts, nb});
+    Segmenter seg(y, bounds);
     seg.run(std::max<std::size_t>(kmax, 1));
+    // Segment starts in points.
+    auto starts_pts = [&](std::size_t k) {
+        auto st = seg.starts(k);
+        for (auto& b : st) b = bounds[b];
+        return st;
+    };
     const double nn = static_cast<double>(n);
     const double floor2 = opt.noise_floor * opt.noise_floor;
 
@@ -113,7 +149,7 @@ Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
     double best_bic = inf;
     std::size_t best_k = 0;
     for (std::size_t k = 1; k <= std::max<std::size_t>(kmax, 1); ++k) {
-        const auto st = seg.starts(k);
+        const auto st = starts_pts(k);
         bool admissible = true;
         double entropy = 0;
         double prev_med = 0;
@@ -144,22 +180,25 @@ Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
         out.reason = "no admissible clustering of the resistance values";
         return out;
     }
-    const auto st = seg.starts(best_k);
+    const auto st = starts_pts(best_k);
     out.log_sigma = std::sqrt(std::max(seg.total(best_k) / nn, 0.0));
+    std::vector<double> upper;  // largest resistance of each level (for the assignment)
     for (std::size_t c = 0; c < best_k; ++c) {
         const std::size_t a = st[c];
         const std::size_t b = c + 1 < best_k ? st[c + 1] : n;
-        std::vector<double> rs;
-        rs.reserve(b - a);
-        for (std::size_t i = a; i < b; ++i) {
-            rs.push_back(r_ohm[idx[i]]);
-            out.assignment[idx[i]] = static_cast<int>(c);
-        }
         Level lv;
-        lv.points = rs.size();
+        lv.points = b - a;
+        const std::span<const double> rs(r_sorted.data() + a, b - a);
         lv.r_std_ohm = detail::stddev(rs);
-        lv.r_ohm = detail::median(std::move(rs));
+        lv.r_ohm = lv.points % 2 ? rs[lv.points / 2] : 0.5 * (rs[lv.points / 2 - 1] + rs[lv.points / 2]);
         out.levels.push_back(lv);
+        upper.push_back(rs.back());
+    }
+    for (std::size_t i = 0; i < r_ohm.size(); ++i) {
+        const double r = r_ohm[i];
+        if (!(std::isfinite(r) && r > 0)) continue;
+        const auto it = std::lower_bound(upper.begin(), upper.end(), r);
+        out.assignment[i] = static_cast<int>(std::min<std::ptrdiff_t>(it - upper.begin(), static_cast<std::ptrdiff_t>(best_k) - 1));
     }
     for (std::size_t c = 1; c < out.levels.size(); ++c)
         out.steps.push_back((out.levels[c].r_ohm - out.levels[c - 1].r_ohm) / out.levels[c - 1].r_ohm);

@@ -35,6 +35,10 @@ int trend_direction(const Sweep& s, const std::vector<std::size_t>& pts) {
 }
 
 void sort_branch(const Sweep& s, Branch& b) {
+    const bool sorted = std::is_sorted(b.points.begin(), b.points.end(), [&](std::size_t a, std::size_t c) {
+        return b.direction > 0 ? s.x[a] < s.x[c] : s.x[a] > s.x[c];
+    });
+    if (sorted) return;
     std::stable_sort(b.points.begin(), b.points.end(), [&](std::size_t a, std::size_t c) {
         return b.direction > 0 ? s.x[a] < s.x[c] : s.x[a] > s.x[c];
     });
@@ -163,9 +167,9 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
     std::vector<std::vector<double>> rb(branches.size()), hb(branches.size());
     std::vector<double> noise_parts;
     for (std::size_t bi = 0; bi < branches.size(); ++bi) {
-        std::vector<double> l;
-        for (std::size_t i : branches[bi].points) l.push_back(std::log(sweep.r_ohm[i]));
-        for (std::size_t k = 1; k < l.size(); ++k) noise_parts.push_back(std::abs(l[k] - l[k - 1]));
+        const auto& pts = branches[bi].points;
+        for (std::size_t k = 1; k < pts.size(); ++k)
+            noise_parts.push_back(std::abs(sweep.r_ohm[pts[k]] / sweep.r_ohm[pts[k - 1]] - 1));
     }
     const double sigma = std::max(1.4826 * detail::median(noise_parts) / std::sqrt(2.0), 1e-6);
     res.noise_rel = sigma;
@@ -184,13 +188,21 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
         // Hampel filter, window +-2, in ln R: a point far from its neighbours' median is a spike.
         if (r.size() >= 5) {
             std::vector<double> orig = r;
+            const double thr = opt.hampel_k * sigma;
             for (std::size_t k = 0; k < r.size(); ++k) {
+                // Exact shortcut: with both neighbours within thr/2 of the point, three of the five window
+                // values lie within thr/2 of it, so the median does too and the point stays.
+                if (k > 0 && k + 1 < r.size() && std::abs(orig[k] - orig[k - 1]) < 0.5 * thr * orig[k] &&
+                    std::abs(orig[k] - orig[k + 1]) < 0.5 * thr * orig[k])
+                    continue;
                 const std::size_t a = k >= 2 ? k - 2 : 0;
                 const std::size_t b = std::min(r.size(), k + 3);
-                std::vector<double> w(orig.begin() + static_cast<std::ptrdiff_t>(a),
-                                      orig.begin() + static_cast<std::ptrdiff_t>(b));
-                const double med = detail::median(w);
-                if (std::abs(std::log(orig[k] / med)) > opt.hampel_k * sigma) {
+                double w[5];
+                std::size_t m = 0;
+                for (std::size_t q = a; q < b; ++q) w[m++] = orig[q];
+                std::sort(w, w + m);
+                const double med = m % 2 ? w[m / 2] : 0.5 * (w[m / 2 - 1] + w[m / 2]);
+                if (std::abs(orig[k] - med) > opt.hampel_k * sigma * med) {
                     r[k] = med;
                     ++res.spikes_replaced;
                 }
@@ -222,8 +234,9 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
     // Crossings per branch, and plateau membership (extreme levels, away from transitions).
     std::vector<double> plateau_lo, plateau_hi;
     // Level of each cleaned point, recomputed by nearest extreme in ln R for robustness.
-    const double lnlo = std::log(lo), lnhi = std::log(hi);
+    // Plateau membership: within max(5 sigma, a fifth of the mean level spacing) of an extreme level.
     const double tol = std::max(5 * sigma, 0.2 * std::log(hi / lo) / static_cast<double>(res.levels.levels.size()));
+    const double tol_lo = lo * (std::exp(tol) - 1), tol_hi = hi * (1 - std::exp(-tol));
     struct FlCandidates {
         std::vector<double> plus, minus, rl_down, rl_up;
     } cand;
@@ -271,9 +284,8 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
                 if (std::min(d1, d2) < opt.edge_guard) near_edge = true;
             }
             if (near_edge) continue;
-            const double l = std::log(r[k]);
-            if (std::abs(l - lnlo) < tol) plateau_lo.push_back(r[k]);
-            else if (std::abs(l - lnhi) < tol) plateau_hi.push_back(r[k]);
+            if (std::abs(r[k] - lo) < tol_lo) plateau_lo.push_back(r[k]);
+            else if (std::abs(r[k] - hi) < tol_hi) plateau_hi.push_back(r[k]);
         }
         // Free-layer switching: the crossing of the expected type nearest zero field (P->AP rising,
         // AP->P falling); the opposite crossings are classified once all branches are seen.
@@ -360,17 +372,15 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
                 if (branches[bi].direction != want_dir) continue;
                 const auto& h = hb[bi];
                 const auto& r = rb[bi];
-                // three points nearest the centre field, if the branch spans it
+                // three points nearest the centre field (the branch is sorted along H)
                 const auto [mn, mx] = std::minmax_element(h.begin(), h.end());
                 if (*res.hex_T < *mn || *res.hex_T > *mx) continue;
-                std::vector<std::size_t> order(h.size());
-                std::iota(order.begin(), order.end(), 0);
-                std::partial_sort(order.begin(), order.begin() + std::min<std::ptrdiff_t>(3, static_cast<std::ptrdiff_t>(order.size())), order.end(),
-                                  [&](std::size_t a, std::size_t b) {
-                                      return std::abs(h[a] - *res.hex_T) < std::abs(h[b] - *res.hex_T);
-                                  });
-                std::vector<double> v;
-                for (std::size_t k = 0; k < std::min<std::size_t>(3, order.size()); ++k) v.push_back(r[order[k]]);
+                std::size_t best = 0;
+                for (std::size_t q = 1; q < h.size(); ++q)
+                    if (std::abs(h[q] - *res.hex_T) < std::abs(h[best] - *res.hex_T)) best = q;
+                const std::size_t a = best > 0 ? best - 1 : 0;
+                const std::size_t b = std::min(h.size(), a + 3);
+                std::vector<double> v(r.begin() + static_cast<std::ptrdiff_t>(a), r.begin() + static_cast<std::ptrdiff_t>(b));
                 return detail::median(v);
             }
             return std::nullopt;

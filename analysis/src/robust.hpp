@@ -29,15 +29,17 @@ inline double mad_sigma(const std::vector<double>& v) {
 /// Mean after dropping `frac` of the points at each end (frac in [0, 0.5)).
 inline double trimmed_mean(std::vector<double> v, double frac) {
     if (v.empty()) return std::nan("");
-    std::sort(v.begin(), v.end());
     const auto cut = static_cast<std::size_t>(std::floor(frac * static_cast<double>(v.size())));
-    double s = 0;
-    std::size_t n = 0;
-    for (std::size_t i = cut; i + cut < v.size(); ++i) {
-        s += v[i];
-        ++n;
+    if (2 * cut >= v.size()) return median(std::move(v));
+    auto lo = v.begin() + static_cast<std::ptrdiff_t>(cut);
+    auto hi = v.end() - static_cast<std::ptrdiff_t>(cut);
+    if (cut > 0) {
+        std::nth_element(v.begin(), lo, v.end());
+        std::nth_element(lo, hi, v.end());
     }
-    return n ? s / static_cast<double>(n) : median(std::move(v));
+    double s = 0;
+    for (auto it = lo; it != hi; ++it) s += *it;
+    return s / static_cast<double>(hi - lo);
 }
 
 inline double mean(std::span<const double> v) {
