@@ -278,11 +278,15 @@ namespace {
 class Realiser {
 public:
     Realiser(const LevelSet& set, const WeightLevels& wl, const NonIdealities& ni, std::uint64_t seed)
-        : set_(set), wl_(wl), ni_(ni), rng_(seed) {}
+        : set_(set), wl_(wl), ni_(ni), rng_(seed), ideal_(ni.ideal()) {}
 
     /// value of level index li at scale s; writes the read-noise variance to *var
     double realise(std::size_t li, double s, double* var) {
         const WeightLevel& l = wl_.levels[li];
+        if (ideal_) {  // no draws needed: the nominal value
+            *var = 0;
+            return s * l.value;
+        }
         // a fixed number of draws per weight keeps streams aligned across mappings
         const double u1 = rng_.uniform(), u2 = rng_.uniform();
         const double z1 = rng_.normal(), z2 = rng_.normal();
@@ -314,6 +318,7 @@ private:
     const WeightLevels& wl_;
     const NonIdealities& ni_;
     detail::Rng rng_;
+    bool ideal_;
 };
 
 void check_nonideal(const NonIdealities& ni) {
