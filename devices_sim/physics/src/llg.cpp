@@ -9,6 +9,7 @@
 
 #include "mtjlab/core/error.hpp"
 #include "mtjlab/physics/constants.hpp"
+#include "mtjlab/physics/fast_layer.hpp"
 #include "mtjlab/physics/rng.hpp"
 
 namespace mtjlab::physics {
@@ -121,6 +122,42 @@ LlgParams LlgParams::from_calibration(const CalibrationRow& row, const Calibrati
     const double i_c = row.v_c_target.si() / (cal.options().r_source.si() + channel_resistance_for(1).si());
     p.theta_sh = p.critical_current().si() / i_c;
     return p;
+}
+
+LlgParams LlgParams::from_cell(const CellParams& cell, double thickness_nm, const Calibration& cal) {
+    check_thickness(thickness_nm);
+    LlgParams p;
+    p.ms_A_per_m = cal.options().mu0_ms_T / mu0;
+    p.thickness_m = thickness_nm * 1e-9;
+    p.b_k = cell.h_k;
+    p.temperature_K = cal.options().temperature_K;
+    p.volume_m3 = 2.0 * k_boltzmann * p.temperature_K * cell.delta0 / (p.ms_A_per_m * cell.h_k.si());
+    p.mu0_meff = Tesla(cal.options().mu0_ms_T - 2.0 * cal.options().k_s_J_per_m2 / (p.ms_A_per_m * p.thickness_m));
+    p.polarity = cell.polarity;
+    CellParams no_offset = cell;
+    no_offset.h_ex = Tesla(0.0);
+    const double i_c = current_for_probability(no_offset, +1, Tesla(0.0), cal.options().pulse_width_ref, 0.5).si();
+    p.theta_sh = 1.0;
+    p.theta_sh = p.critical_current().si() / i_c;
+    return p;
+}
+
+void LlgParams::sample_equilibrium(int s, double& x, double& y, double& z, Rng& rng) const {
+    const double kt = k_boltzmann * temperature_K;
+    const double msv = ms_A_per_m * volume_m3;
+    x = rng.normal() * std::sqrt(kt / (msv * b_k.si()));
+    z = rng.normal() * std::sqrt(kt / (msv * (b_k.si() + std::max(0.0, mu0_meff.si()))));
+    y = s * std::sqrt(std::max(0.0, 1.0 - x * x - z * z));
+}
+
+void LlgBatch::set_cell(int i, double x, double y, double z) {
+    if (i < 0 || i >= n_) throw InputError(fmt::format("LLG cell {} is outside [0, {}]", i, n_ - 1));
+    const double norm = std::sqrt(x * x + y * y + z * z);
+    if (!(norm > 0.0) || !std::isfinite(norm)) throw InputError("LLG direction must be a non-zero vector");
+    const auto k = static_cast<std::size_t>(i);
+    mx_[k] = x / norm;
+    my_[k] = y / norm;
+    mz_[k] = z / norm;
 }
 
 LlgBatch::LlgBatch(LlgParams params, int cells, std::uint64_t seed) : p_(params), n_(cells) {

@@ -8,6 +8,7 @@
 #include "mtjlab/core/error.hpp"
 #include "mtjlab/physics/constants.hpp"
 #include "mtjlab/physics/fast_layer.hpp"
+#include "mtjlab/physics/llg.hpp"
 
 namespace mtjlab::physics {
 
@@ -69,13 +70,39 @@ void ProbeStation::apply_pulse(const Pulse& p) {
                                      0.5 * (p.rise.si() + p.fall.si())));
     }
     const Ampere i = device_.channel.current(p.amplitude);
-    evolve(field_, Ampere(0.0), i, p.rise);
-    evolve(field_, i, i, Second(std::max(plateau, 0.0)));
-    evolve(field_, i, Ampere(0.0), p.fall);
+    if (p.width < llg_threshold_ && p.amplitude.si() != 0.0) {
+        pulse_llg(p, std::max(plateau, 0.0));
+    } else {
+        evolve(field_, Ampere(0.0), i, p.rise);
+        evolve(field_, i, i, Second(std::max(plateau, 0.0)));
+        evolve(field_, i, Ampere(0.0), p.fall);
+    }
     if (!broken() && std::abs(p.amplitude.si()) >= device_.breakdown.v_b.si()) {
         breakdown_ = BreakdownEvent{now_ + p.rise, p.amplitude};
     }
     now_ += Second(p.rise.si() + std::max(plateau, 0.0) + p.fall.si());
+}
+
+void ProbeStation::pulse_llg(const Pulse& p, double plateau) {
+    // Each cell: a macrospin drawn from the thermal distribution of its well, driven through the pulse
+    // and relaxed for 1 ns at the present field; the well it ends in is its new state.
+    const Ampere i = device_.channel.current(p.amplitude);
+    const Second dt = units::nanoseconds(0.002);
+    for (std::size_t k = 0; k < device_.cells.size(); ++k) {
+        const LlgParams lp = LlgParams::from_cell(device_.cells[k], device_.thickness_nm);
+        LlgBatch b(lp, 1, rng_.next());
+        double x, y, z;
+        lp.sample_equilibrium(states_[k], x, y, z, rng_);
+        b.set_cell(0, x, y, z);
+        b.run_pulse(i, p.rise, Second(plateau), p.fall, dt, Tesla(field_.si() - device_.cells[k].h_ex.si()));
+        b.run(units::nanoseconds(1.0), dt, Tesla(field_.si() - device_.cells[k].h_ex.si()), Ampere(0.0));
+        states_[k] = b.my()[0] > 0.0 ? +1 : -1;
+    }
+}
+
+void ProbeStation::set_llg_threshold(Second width) {
+    require_time(width, "LLG pulse-width threshold");
+    llg_threshold_ = width;
 }
 
 Ohm ProbeStation::junction_resistance() const { return junction_resistance_at(Volt(0.0)); }

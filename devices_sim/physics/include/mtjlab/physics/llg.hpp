@@ -12,6 +12,8 @@
 
 #include "mtjlab/core/units.hpp"
 #include "mtjlab/physics/calibration.hpp"
+#include "mtjlab/physics/device.hpp"
+#include "mtjlab/physics/rng.hpp"
 
 namespace mtjlab::physics {
 
@@ -41,6 +43,12 @@ struct LlgParams {
     /// the effective spin Hall angle is set so that I_c0 equals the paper's critical current
     /// V_c / (R_source + R_channel) of a 1-cell device.
     static LlgParams from_calibration(const CalibrationRow& row, const Calibration& cal = Calibration::paper());
+    /// Parameters of one fast-layer cell (thickness in nm): volume from Delta0 = Ms V H_K / 2kT, and the
+    /// effective spin Hall angle so that I_c0 is the cell's field-free 200 ns critical current.
+    static LlgParams from_cell(const CellParams& cell, double thickness_nm,
+                               const Calibration& cal = Calibration::paper());
+    /// Draws m from the thermal distribution around the well s (+1: +y, -1: -y), small-angle.
+    void sample_equilibrium(int s, double& x, double& y, double& z, Rng& rng) const;
 };
 
 /// A batch of independent macrospins sharing parameters, field and current.
@@ -53,6 +61,8 @@ public:
     [[nodiscard]] const LlgParams& params() const { return p_; }
     /// Sets every cell to the unit vector along (x, y, z).
     void set_all(double x, double y, double z);
+    /// Sets one cell to the unit vector along (x, y, z).
+    void set_cell(int i, double x, double y, double z);
     /// One stochastic Heun step of dt for every cell under field h_y (along y), h_x, and channel current.
     void step(Second dt, Tesla h_y, Ampere current, Tesla h_x = Tesla(0.0));
     /// Many steps; returns the number of steps taken.

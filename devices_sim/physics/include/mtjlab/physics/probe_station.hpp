@@ -70,9 +70,14 @@ public:
     [[nodiscard]] int cells_parallel() const;
     /// Source resistance knob of the write circuit.
     void set_source_resistance(Ohm r);
+    /// Pulses shorter than this (50 % width) are simulated with the stochastic LLG macrospin per cell
+    /// (precessional regime, where the rate law does not hold); 0 disables. Default 10 ns.
+    void set_llg_threshold(Second width);
+    [[nodiscard]] Second llg_threshold() const { return llg_threshold_; }
 
 private:
     void evolve(Tesla h, Ampere i0, Ampere i1, Second dt);  // i0 == i1: constant segment
+    void pulse_llg(const Pulse& p, double plateau);
     CompoundDevice device_;
     ReadChain chain_;
     Rng rng_;
@@ -80,6 +85,7 @@ private:
     Tesla field_{};
     std::vector<int> states_;
     std::optional<BreakdownEvent> breakdown_;
+    Second llg_threshold_ = units::nanoseconds(10.0);
 };
 
 /// Orientation of the reference layer (its y component) at field h_y: along -y up to the SAF
