@@ -72,22 +72,27 @@ void plot_sweep_contour(const std::filesystem::path& svg, const std::vector<Swee
       << "set output " << quote(svg.string()) << "\n"
       << "set title " << quote(title) << " noenhanced\n"
       << "set xlabel 'TMR (%)'\nset ylabel 'number of states'\nset cblabel 'test accuracy (%)'\n"
-      << "set view map\nset pm3d map interpolate 4,4\nset contour base\nset cntrparam levels 10\n"
-      << "unset surface\nset palette rgbformulae 33,13,10\n";
+      << "set view map\nset palette rgbformulae 33,13,10\nset contour base\nset cntrparam levels 8\n"
+      << "unset clabel\nset pm3d at b\nunset surface\nset key off\n";
     if (grid.size() < 2 || grid.begin()->second.size() < 2) {
-        // a contour needs a 2-D grid; fall back to a heat map of the points
+        // a contour needs a 2-D grid; fall back to coloured points
         s << "plot '-' using 1:2:3 with points pt 5 ps 3 palette notitle\n";
         for (const auto& [states, row] : grid) {
             for (const auto& [tmr, mean] : row) s << fmt::format("{} {} {}\n", 100 * tmr, states, 100 * mean);
         }
         s << "e\n";
     } else {
-        s << "splot '-' using 1:2:3 with pm3d notitle\n";
-        for (const auto& [states, row] : grid) {
-            for (const auto& [tmr, mean] : row) s << fmt::format("{} {} {}\n", 100 * tmr, states, 100 * mean);
-            s << "\n";
+        s << fmt::format("set xrange [{}:{}]\nset yrange [{}:{}]\n", 100 * grid.begin()->second.begin()->first,
+                         100 * grid.begin()->second.rbegin()->first, grid.begin()->first, grid.rbegin()->first);
+        // the same grid twice: filled map (pm3d) and black contour lines
+        s << "splot '-' using 1:2:3 with pm3d notitle, '-' using 1:2:3 with lines lc rgb 'black' nosurface notitle\n";
+        for (int copy = 0; copy < 2; ++copy) {
+            for (const auto& [states, row] : grid) {
+                for (const auto& [tmr, mean] : row) s << fmt::format("{} {} {}\n", 100 * tmr, states, 100 * mean);
+                s << "\n";
+            }
+            s << "e\n";
         }
-        s << "e\n";
     }
     run_gnuplot(s.str(), svg);
 }
