@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <numeric>
 
@@ -90,6 +92,30 @@ private:
     std::vector<std::vector<std::size_t>> arg_;
 };
 
+/// Sorts positive finite doubles ascending by an LSD radix sort on their bit patterns (the IEEE order of
+/// positive doubles equals the unsigned order of their bits); byte passes where all keys agree are skipped.
+void sort_positive(std::vector<double>& v) {
+    if (v.size() < 128) {
+        std::sort(v.begin(), v.end());
+        return;
+    }
+    std::vector<std::uint64_t> a(v.size()), b(v.size());
+    std::memcpy(a.data(), v.data(), v.size() * sizeof(double));
+    for (int pass = 0; pass < 8; ++pass) {
+        const int shift = 8 * pass;
+        std::size_t count[257] = {};
+        for (std::uint64_t k : a) ++count[((k >> shift) & 0xff) + 1];
+        bool trivial = false;
+        for (int d = 1; d <= 256; ++d)
+            if (count[d] == a.size()) trivial = true;
+        if (trivial) continue;
+        for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
+        for (std::uint64_t k : a) b[count[(k >> shift) & 0xff]++] = k;
+        a.swap(b);
+    }
+    std::memcpy(v.data(), a.data(), v.size() * sizeof(double));
+}
+
 }  // namespace
 
 Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
@@ -105,7 +131,7 @@ Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
         out.reason = fmt::format("too few valid resistance points ({})", n);
         return out;
     }
-    std::sort(y.begin(), y.end());
+    sort_positive(y);
     const std::vector<double> r_sorted = y;
     for (double& v : y) v = std::log(v);
     const double centre = y[n / 2];

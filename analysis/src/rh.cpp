@@ -171,7 +171,7 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
         for (std::size_t k = 1; k < pts.size(); ++k)
             noise_parts.push_back(std::abs(sweep.r_ohm[pts[k]] / sweep.r_ohm[pts[k - 1]] - 1));
     }
-    const double sigma = std::max(1.4826 * detail::median(noise_parts) / std::sqrt(2.0), 1e-6);
+    const double sigma = std::max(1.4826 * detail::median(std::move(noise_parts)) / std::sqrt(2.0), 1e-6);
     res.noise_rel = sigma;
     std::vector<double> all_r;
     all_r.reserve(used);
