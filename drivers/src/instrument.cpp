@@ -50,16 +50,15 @@ Volt LockIn::autorange(unsigned max_rounds) {
     const auto table = limits().sensitivities_v;
     std::vector<double> sorted(table.begin(), table.end());
     std::sort(sorted.begin(), sorted.end());
+    auto at_least = [&](double v) {
+        const auto it = std::lower_bound(sorted.begin(), sorted.end(), v * (1 - 1e-9));
+        return it == sorted.end() ? sorted.back() : *it;
+    };
     Volt fs = sensitivity();
     for (unsigned round = 0; round < max_rounds; ++round) {
-        const double r = read().r.si();
-        const double ratio = std::abs(r) / fs.si();
-        if (ratio <= 0.9 && (ratio >= 0.1 || fs.si() <= sorted.front())) return fs;
-        if (ratio > 0.9 && fs.si() >= sorted.back()) return fs;  // overloaded on the largest scale: nothing better
-        // Overload: go up by a factor of ~10 (the reading is clipped); otherwise the smallest scale above R/0.9.
-        const double wanted = ratio > 0.9 ? fs.si() * 10.0 : std::abs(r) / 0.9;
-        const auto it = std::lower_bound(sorted.begin(), sorted.end(), wanted * (1 - 1e-9));
-        const double next = it == sorted.end() ? sorted.back() : *it;
+        const double r = std::abs(read().r.si());
+        // Overloaded (clipped reading): ten times up. Otherwise the smallest scale holding R below 90 %.
+        const double next = r > 0.9 * fs.si() ? at_least(fs.si() * 10.0) : at_least(r / 0.9);
         if (next == fs.si()) return fs;
         set_sensitivity(Volt(next));
         fs = Volt(next);

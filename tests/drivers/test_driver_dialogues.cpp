@@ -250,6 +250,20 @@ TEST_CASE("lock-in autorange moves to the range that holds R", "[unit][drivers][
     CHECK(sc.t->remaining() == 0);
 }
 
+TEST_CASE("lock-in autorange steps up while overloaded, then settles on the best range", "[unit][drivers][lockin]") {
+    Script s;
+    q(s, "SCAL?", "9");                                   // SR860: 1 mV full scale
+    q(s, "SNAP? 0,1,3", "1e-3,0,0");                      // clipped at full scale: overload
+    w(s, "SCAL 6");                                       // x10: 10 mV
+    q(s, "SNAP? 0,1,3", "1.09e-3,0,0");                   // 1.09 mV: best is 2 mV (55 %)
+    w(s, "SCAL 8");
+    q(s, "SNAP? 0,1,3", "1.09e-3,0,0");
+    auto sc = session_for("srs_sr860", s, "lockin");
+    SrsSr860 li(sc.session);
+    CHECK(li.autorange() == millivolts(2));
+    CHECK(sc.t->remaining() == 0);
+}
+
 TEST_CASE("Kepco BOP: current mode, compliance, ramp, measure, safe state", "[unit][drivers][magnet]") {
     Script s;
     q(s, "*IDN?", "KEPCO,BOP 20-5M,E1234,2.05");

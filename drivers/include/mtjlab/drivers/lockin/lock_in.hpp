@@ -42,8 +42,9 @@ public:
     [[nodiscard]] virtual Second time_constant() = 0;
     /// X, Y, R, theta in one SNAP? query.
     virtual LockInReading read() = 0;
-    /// Picks the sensitivity that holds the present R between 10 % and 90 % of full scale (a few
-    /// read/adjust rounds, software side so it is the same on every model). Returns the full scale.
+    /// Picks the smallest sensitivity that holds the present R below 90 % of full scale (x10 up while
+    /// overloaded; at most `max_rounds` read/adjust rounds, done in software so it is the same on
+    /// every model). Returns the full scale.
     Volt autorange(unsigned max_rounds = 6);
 };
 
