@@ -97,7 +97,7 @@ public:
     }
     void begin(PlotFile pf, int w = 640, int h = 420) {
         s_ << "reset\nset terminal svg size " << w << "," << h
-           << " dynamic enhanced font 'Helvetica,13' background rgb 'white'\n";
+           << " dynamic noenhanced font 'Helvetica,13' background rgb 'white'\n";
         s_ << "set output " << gq(pf.svg.filename().string()) << "\n";
         s_ << "set grid lc rgb '#dddddd'\nset key top left box opaque\nset border lw 1.2\n";
         files_.push_back(std::move(pf));
@@ -150,7 +150,7 @@ std::vector<PlotFile> render_plots(const Campaign& c, const std::filesystem::pat
     // Fig. 3e: H_ex and H_c versus thickness.
     {
         std::vector<std::pair<std::string, Series>> s;
-        for (auto& [cells, ser] : group_series(c, "hex_mT")) s.emplace_back(fmt::format("H_{{ex}}, {}", cells_label(cells)), ser);
+        for (auto& [cells, ser] : group_series(c, "hex_mT")) s.emplace_back(fmt::format("H_ex, {}", cells_label(cells)), ser);
         for (auto& [cells, ser] : group_series(c, "hc_mT")) s.emplace_back(fmt::format("H_c, {}", cells_label(cells)), ser);
         thickness_plot(sc, dir, "fig3e", "Exchange (offset) and coercive fields",
                        "Like the paper's Fig. 3e: loop offset H_ex and coercive field H_c from R(H) loops, mean +- "
@@ -171,7 +171,7 @@ std::vector<PlotFile> render_plots(const Campaign& c, const std::filesystem::pat
                                 color(ci++) + "' title " + gq(fmt::format("R_P, {}", cells_label(cells))));
             for (auto& [cells, ser] : rap)
                 lines.push_back(sc.block({ser.t, ser.m, ser.s}) + " using 1:2:3 axes x1y1 with yerrorlines lw 1.5 pt 4 lc rgb '" +
-                                color(ci++) + "' title " + gq(fmt::format("R_{{AP}}, {}", cells_label(cells))));
+                                color(ci++) + "' title " + gq(fmt::format("R_AP, {}", cells_label(cells))));
             for (auto& [cells, ser] : tmr)
                 lines.push_back(sc.block({ser.t, ser.m, ser.s}) + " using 1:2:3 axes x1y2 with yerrorbars pt 13 ps 1.3 lc rgb '" +
                                 color(ci++) + "' title " + gq(fmt::format("TMR, {}", cells_label(cells))));
@@ -198,7 +198,7 @@ std::vector<PlotFile> render_plots(const Campaign& c, const std::filesystem::pat
                       dir / "fig3f.svg"});
             auto& o = sc.out();
             o << "set xlabel 'free-layer thickness t (nm)'\nset ylabel 'resistance (kOhm)'\nset y2label 'TMR (%)'\n"
-                 "set ytics nomirror\nset y2tics\nset offsets 0.05, 0.05, 0, 0\nset title 'R_P, R_{AP}, TMR'\nplot ";
+                 "set ytics nomirror\nset y2tics\nset offsets 0.05, 0.05, 0, 0\nset title 'R_P, R_AP, TMR'\nplot ";
             for (std::size_t i = 0; i < lines.size(); ++i) o << (i ? ", \\\n     " : "") << lines[i];
             o << "\n";
         }
@@ -316,7 +316,7 @@ std::vector<PlotFile> render_plots(const Campaign& c, const std::filesystem::pat
                       "information).",
                       dir / "psw.svg"});
             auto& o = sc.out();
-            o << "set xlabel 'pulse amplitude V (V)'\nset ylabel 'P_{sw}'\nset yrange [-0.05:1.05]\nset key noenhanced outside right\nplot ";
+            o << "set xlabel 'pulse amplitude V (V)'\nset ylabel 'P_sw'\nset yrange [-0.05:1.05]\nset key noenhanced outside right\nplot ";
             for (std::size_t i = 0; i < lines.size(); ++i) o << (i ? ", \\\n     " : "") << lines[i];
             o << "\n";
         }
@@ -350,13 +350,13 @@ std::vector<PlotFile> render_plots(const Campaign& c, const std::filesystem::pat
         if (rh) {
             if (r.rh->r_p_ohm.ok()) extra += fmt::format(", {} with lines dt 2 lc rgb '#2a9d8f' title 'R_P'", g(*r.rh->r_p_ohm * 1e-3));
             if (r.rh->r_ap_ohm.ok()) extra += fmt::format(", {} with lines dt 2 lc rgb '#c0392b' title 'R_AP'", g(*r.rh->r_ap_ohm * 1e-3));
-            if (r.rh->h_sw_plus_T.ok()) o << fmt::format("set arrow from {0},graph 0 to {0},graph 1 nohead dt 3 lc rgb '#7b2cbf'\n", g(*r.rh->h_sw_plus_T * 1e3));
-            if (r.rh->h_sw_minus_T.ok()) o << fmt::format("set arrow from {0},graph 0 to {0},graph 1 nohead dt 3 lc rgb '#7b2cbf'\n", g(*r.rh->h_sw_minus_T * 1e3));
+            if (r.rh->h_sw_plus_T.ok()) o << fmt::format("set arrow from first {0}, graph 0 to first {0}, graph 1 nohead dt 3 lc rgb '#7b2cbf'\n", g(*r.rh->h_sw_plus_T * 1e3));
+            if (r.rh->h_sw_minus_T.ok()) o << fmt::format("set arrow from first {0}, graph 0 to first {0}, graph 1 nohead dt 3 lc rgb '#7b2cbf'\n", g(*r.rh->h_sw_minus_T * 1e3));
         } else if (rv) {
             for (const auto& lv : r.rv->levels.levels)
-                o << fmt::format("set arrow from graph 0,first {0} to graph 1,first {0} nohead dt 2 lc rgb '#999999'\n", g(lv.r_ohm * 1e-3));
+                o << fmt::format("set arrow from graph 0, first {0} to graph 1, first {0} nohead dt 2 lc rgb '#999999'\n", g(lv.r_ohm * 1e-3));
         } else if (bd && r.breakdown->breakdown_V.ok()) {
-            o << fmt::format("set arrow from {0},graph 0 to {0},graph 1 nohead dt 3 lc rgb '#c0392b'\n", g(*r.breakdown->breakdown_V));
+            o << fmt::format("set arrow from first {0}, graph 0 to first {0}, graph 1 nohead dt 3 lc rgb '#c0392b'\n", g(*r.breakdown->breakdown_V));
             o << "set logscale y\n";
         }
         o << "plot " << b << " using 1:2 with linespoints pt 7 ps 0.4 lc rgb '#1b3a8c' title 'data'" << extra << "\n";
