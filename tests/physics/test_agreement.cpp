@@ -65,7 +65,7 @@ TEST_CASE("fast layer fitted to LLG at 20/50 ns predicts the LLG at 200 ns", "[s
     const double w_llg = crossing(llg200, 0.9) - crossing(llg200, 0.1);
     INFO("I50 LLG " << v50_llg / ic << " fast " << v50_fast / ic << "; width LLG " << w_llg / ic << " fast "
                     << w_fast / ic);
-    CHECK(v50_fast == Approx(v50_llg).epsilon(0.03));
+    CHECK(v50_fast == Approx(v50_llg).epsilon(0.05));  // 2 % apart at this seed; margin for 40 trials
     // The 10-90 % width is a few % of I_c0. The macrospin's transition is sharper than the b = 2 barrier
     // law implies (about half the width, docs/physics.md): agree within a factor of 2.5.
     CHECK(w_fast < 2.5 * std::max(w_llg, 0.01 * ic));
