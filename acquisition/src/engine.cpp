@@ -194,24 +194,31 @@ RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, co
             for (std::size_t c = 0; c < names.size(); ++c) row[c] = column_value(names[c], v);
             writer->append(row);  // durable when it returns
             if (options.progress) options.progress->advance();
-            if (is_rv && i > 0 && changed(prev_r, r_now, plan.switch_threshold)) {
+            bool broken = false;
+            if (plan.breakdown) {
+                if (!baseline) baseline = r_now;
+                broken = !std::isfinite(r_now) || r_now < plan.breakdown->short_fraction * *baseline ||
+                         r_now > plan.breakdown->open_factor * *baseline;
+            }
+            if (is_rv && !broken && i > 0 && changed(prev_r, r_now, plan.switch_threshold)) {
                 ++out.switches;
                 if (!out.first_switch_V) out.first_switch_V = point.pulse_amplitude.si();
             }
             prev_r = r_now;
-            if (plan.breakdown) {
-                if (!baseline) baseline = r_now;
-                const bool broken = !std::isfinite(r_now) || r_now < plan.breakdown->short_fraction * *baseline ||
-                                    r_now > plan.breakdown->open_factor * *baseline;
-                if (broken) {
-                    out.breakdown_amplitude_V = point.pulse_amplitude.si();
-                    if (options.progress) options.progress->skip(plan.points.size() - i - 1);
-                    // Stop at once: no further pulse reaches a broken device.
-                    stop_with(storage::RunStatus::complete,
-                              fmt::format("breakdown at {:g} V: R {:.4g} Ohm -> {:.4g} Ohm", point.pulse_amplitude.si(),
-                                          *baseline, r_now));
-                    return out;
+            if (broken) {
+                out.breakdown_amplitude_V = point.pulse_amplitude.si();
+                if (options.progress) options.progress->skip(plan.points.size() - i - 1);
+                // Stop at once: no further pulse reaches a broken device.
+                std::string note = fmt::format("breakdown at {:g} V: R {:.4g} Ohm -> {:.4g} Ohm",
+                                               point.pulse_amplitude.si(), *baseline, r_now);
+                if (is_rv) {
+                    note = fmt::format("device broke at {:g} V (R {:.4g} -> {:.4g} Ohm), run stopped; switched: {}",
+                                       point.pulse_amplitude.si(), *baseline, r_now,
+                                       out.first_switch_V ? fmt::format("yes, first at {:g} V", *out.first_switch_V)
+                                                          : std::string("no"));
                 }
+                stop_with(storage::RunStatus::complete, note);
+                return out;
             }
         }
         bench.set_field(SetField{Tesla(0.0), Ampere(0.0)});
@@ -295,6 +302,8 @@ std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& ben
     }
 
     std::optional<DeviceRef> on_stage;
+    std::optional<DeviceRef> broken_device;  // a run broke it: its remaining runs are skipped
+    std::string broken_note;
     for (std::size_t k = 0; k < jobs.size(); ++k) {
         const Job& job = jobs[k];
         if (options.cancel && options.cancel->level() >= 1) break;
@@ -312,7 +321,8 @@ std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& ben
             manifest["updated"] = storage::utc_now_iso8601();
             write_manifest(*options.manifest, manifest);
         };
-        if (previous.count(job.name) && previous[job.name] == "complete" && fs::exists(file)) {
+        if (previous.count(job.name) &&
+            ((previous[job.name] == "complete" && fs::exists(file)) || previous[job.name] == "skipped")) {
             RunOutcome o;
             o.name = job.name;
             o.file = file;
@@ -321,6 +331,25 @@ std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& ben
             o.total = job.plan.points.size();
             o.rows = manifest["jobs"][k].value("rows", std::size_t{0});
             if (options.progress) options.progress->skip(job.plan.points.size());
+            outcomes.push_back(o);
+            continue;
+        }
+        if (broken_device && broken_device->die == job.device.die && broken_device->device == job.device.device &&
+            broken_device->wafer_id == job.device.wafer_id && job.device.die >= 0) {
+            RunOutcome o;
+            o.name = job.name;
+            o.file = file;
+            o.status = storage::RunStatus::complete;
+            o.skipped = true;
+            o.total = job.plan.points.size();
+            o.message = "skipped: " + broken_note;
+            if (options.progress) options.progress->skip(job.plan.points.size());
+            if (options.manifest) {
+                auto& j = manifest["jobs"][k];
+                j["status"] = "skipped";
+                j["note"] = o.message;
+                write_manifest(*options.manifest, manifest);
+            }
             outcomes.push_back(o);
             continue;
         }
@@ -345,6 +374,10 @@ std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& ben
         }
         if (o.skipped && options.progress) options.progress->skip(job.plan.points.size());
         record(o);
+        if (o.breakdown_amplitude_V) {
+            broken_device = job.device;
+            broken_note = fmt::format("device broke at {:g} V in run '{}'", *o.breakdown_amplitude_V, job.run_name);
+        }
         outcomes.push_back(o);
         if (o.status != storage::RunStatus::complete) break;
     }

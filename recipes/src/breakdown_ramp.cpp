@@ -11,10 +11,7 @@ BreakdownRamp parse_breakdown_ramp(TomlTable& t) {
     if (p.width.si() <= 0) t.fail(t.has("width_ns") ? "width_ns" : "width_s", "must be positive");
     p.delay = parse_duration(t, "delay", Second(0.1));
     p.assist = units::millitesla(t.number_or("assist_field_mT", 0.0));
-    p.rule.short_fraction = t.number_or("short_fraction", 0.4);
-    if (p.rule.short_fraction <= 0 || p.rule.short_fraction >= 1) t.fail("short_fraction", "must be in (0, 1)");
-    p.rule.open_factor = t.number_or("open_factor", 5.0);
-    if (p.rule.open_factor <= 1) t.fail("open_factor", "must be > 1");
+    p.rule = *parse_breakdown_rule(t, false);
     p.read = parse_read(t);
     return p;
 }

@@ -89,6 +89,17 @@ std::vector<Volt> parse_amplitudes(TomlTable& t, std::vector<std::string> defaul
     return out;
 }
 
+std::optional<acquisition::BreakdownRule> parse_breakdown_rule(TomlTable& t, bool allow_off) {
+    const bool on = allow_off ? t.boolean_or("stop_on_breakdown", true) : true;
+    acquisition::BreakdownRule rule;
+    rule.short_fraction = t.number_or("short_fraction", 0.4);
+    if (rule.short_fraction <= 0 || rule.short_fraction >= 1) t.fail("short_fraction", "must be in (0, 1)");
+    rule.open_factor = t.number_or("open_factor", 5.0);
+    if (rule.open_factor <= 1) t.fail("open_factor", "must be > 1");
+    if (!on) return std::nullopt;
+    return rule;
+}
+
 Second parse_duration(TomlTable& t, const std::string& key, Second fallback) {
     const std::string ns = key + "_ns", s = key + "_s";
     if (t.has(ns) && t.has(s)) t.fail(ns, fmt::format("give {} or {}, not both", ns, s));

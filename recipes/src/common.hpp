@@ -22,6 +22,10 @@ nlohmann::json to_json(const ReadSettings& r);
 std::vector<Volt> parse_amplitudes(TomlTable& t, std::vector<std::string> default_polarities,
                                    bool default_return);
 
+/// `stop_on_breakdown` (default true), `short_fraction`, `open_factor`: the rule that stops a pulse run
+/// when the read-back shows a broken junction (nullopt when switched off).
+std::optional<acquisition::BreakdownRule> parse_breakdown_rule(TomlTable& t, bool allow_off);
+
 /// A positive duration from `<key>_ns` or `<key>_s` (exactly one of them may be given).
 Second parse_duration(TomlTable& t, const std::string& key, Second fallback);
 

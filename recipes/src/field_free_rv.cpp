@@ -14,6 +14,7 @@ RvPulseTrain parse_field_free_rv(TomlTable& t) {
     p.delay = parse_duration(t, "delay", Second(1.5));
     p.assist = Tesla(0.0);
     p.assist_follows_polarity = false;
+    p.stop_on_breakdown = parse_breakdown_rule(t, true);
     p.read = parse_read(t);
     return p;
 }

@@ -16,6 +16,7 @@ RvPulseTrain parse_rv_pulse_train(TomlTable& t) {
     if (p.assist_follows_polarity && a < 0)
         t.fail("assist_field_mT", "is a magnitude when assist_follows_polarity = true (the sign follows the pulse)");
     p.assist = units::millitesla(a);
+    p.stop_on_breakdown = parse_breakdown_rule(t, true);
     p.read = parse_read(t);
     return p;
 }
@@ -23,6 +24,7 @@ RvPulseTrain parse_rv_pulse_train(TomlTable& t) {
 acquisition::Plan expand_rv_pulse_train(const RvPulseTrain& p, const acquisition::BenchCalibration& cal) {
     acquisition::Plan plan;
     plan.kind = "rv_pulse_train";
+    plan.breakdown = p.stop_on_breakdown;
     std::vector<double> v;
     for (Volt a : p.amplitudes) v.push_back(a.si());
     const auto bd = branches(v, true);
@@ -53,6 +55,11 @@ nlohmann::json to_json(const RvPulseTrain& p) {
     j["delay_s"] = p.delay.si();
     j["assist_field_T"] = p.assist.si();
     j["assist_follows_polarity"] = p.assist_follows_polarity;
+    j["stop_on_breakdown"] = p.stop_on_breakdown.has_value();
+    if (p.stop_on_breakdown) {
+        j["short_fraction"] = p.stop_on_breakdown->short_fraction;
+        j["open_factor"] = p.stop_on_breakdown->open_factor;
+    }
     j["read"] = to_json(p.read);
     return j;
 }

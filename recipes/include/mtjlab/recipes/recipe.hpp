@@ -41,6 +41,8 @@ struct RvPulseTrain {
     Second delay{1.5};                 ///< between the pulse and the read
     Tesla assist{6e-3};                ///< magnitude (follows the pulse polarity) or signed (fixed)
     bool assist_follows_polarity = true;
+    /// Stop the run when a read shows a broken junction (short/open vs the first reading); default on.
+    std::optional<acquisition::BreakdownRule> stop_on_breakdown = acquisition::BreakdownRule{};
     ReadSettings read;
 };
 
