@@ -197,7 +197,7 @@ TEST_CASE("a live file is readable while it is written, and refresh() follows it
     CHECK(r.status() == RunStatus::complete);
 }
 
-TEST_CASE("recover leaves a finished file alone; resume continues an aborted run", "[unit]") {
+TEST_CASE("recover leaves a finished file alone, resume continues an aborted run", "[unit]") {
     test::TempDir dir("run");
     const auto path = dir / "run.h5";
     {
