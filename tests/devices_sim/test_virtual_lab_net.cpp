@@ -165,8 +165,13 @@ TEST_CASE("a busy port is a TransportError naming the instrument", "[integration
 TEST_CASE("mtjlab lab serve prints resource strings and exits 0 on SIGINT", "[integration][vlab][cli]") {
     mtjlab::test::TempDir dir("labserve");
     const auto out = dir / "out.txt";
-    const auto r = mtjlab::test::run_command("timeout --preserve-status -s INT 3 '" + mtjlab::test::cli_path().string() +
-                                             "' lab serve --thickness 2.2 --cells 3 > '" + out.string() + "'");
+    // Start it, wait (bounded) until it has printed the last instrument, then interrupt it.
+    const auto r = mtjlab::test::run_command(
+        "'" + mtjlab::test::cli_path().string() + "' lab serve --thickness 2.2 --cells 3 > '" + out.string() +
+        "' & pid=$!; for i in $(seq 300); do grep -q gaussmeter '" + out.string() +
+        "' && break; sleep 0.1; done; kill -INT $pid; "
+        "for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; kill -KILL $pid 2>/dev/null; "
+        "wait $pid");
     CHECK(r.exit_code == 0);
     std::ifstream in(out);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

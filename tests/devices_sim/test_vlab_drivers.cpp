@@ -1,0 +1,250 @@
+// Every driver (mtjlab::drivers) against its virtual instrument over a real loopback socket, the serial
+// ones also over their pseudo-terminal; and the faults seen through the drivers: timeout, disconnect,
+// garbage, a pushed error and a stuck *OPC? each give the right exception naming instrument and
+// command, and nothing hangs.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+
+#include "mtjlab/core/error.hpp"
+#include "mtjlab/devices_sim/virtual_lab.hpp"
+#include "mtjlab/drivers/gaussmeter/lakeshore_425.hpp"
+#include "mtjlab/drivers/lockin/srs_sr830.hpp"
+#include "mtjlab/drivers/lockin/srs_sr860.hpp"
+#include "mtjlab/drivers/magnet/keithley_2400.hpp"
+#include "mtjlab/drivers/magnet/kepco_bop.hpp"
+#include "mtjlab/drivers/pulse_gen/agilent_81150a.hpp"
+#include "mtjlab/drivers/pulse_gen/keysight_33500b.hpp"
+#include "mtjlab/drivers/registry.hpp"
+#include "mtjlab/drivers/transport/transport.hpp"
+
+using namespace mtjlab;
+using namespace std::chrono_literals;
+namespace ds = mtjlab::devices_sim;
+namespace dr = mtjlab::drivers;
+
+namespace {
+
+const ds::LabEndpoint& endpoint(const std::vector<ds::LabEndpoint>& eps, const std::string& name) {
+    for (const auto& e : eps)
+        if (e.name == name) return e;
+    throw std::runtime_error("no endpoint " + name);
+}
+
+std::shared_ptr<dr::ScpiSession> session(const std::string& resource, const std::string& model_key,
+                                         const std::string& name, dr::Duration timeout = 2s,
+                                         const dr::TransportOptions& topts = {}) {
+    auto opts = dr::session_options_for(dr::find_model(model_key), name);
+    opts.timeout = timeout;
+    return std::make_shared<dr::ScpiSession>(dr::open_transport(resource, topts), opts);
+}
+
+std::uint64_t pulses(ds::VirtualLab& lab) {
+    std::lock_guard l(lab.bench()->mutex());
+    return lab.bench()->pulses_applied_locked();
+}
+
+Tesla field(ds::VirtualLab& lab) {
+    std::lock_guard l(lab.bench()->mutex());
+    return lab.bench()->field_locked();
+}
+
+double expected_x(ds::VirtualLab& lab, double v_ac) {
+    std::lock_guard l(lab.bench()->mutex());
+    const double r = lab.bench()->station_locked().junction_resistance().si();
+    return v_ac * r / (r + 1e6);
+}
+
+}  // namespace
+
+TEST_CASE("pulse generator drivers fire pulses through their virtual instruments", "[integration][vlab][drivers]") {
+    ds::VirtualLab lab{ds::LabOptions{}};
+    lab.start();
+    const auto eps = lab.endpoints();
+    SECTION("Keysight 33522B") {
+        dr::Keysight33500B pg(session(endpoint(eps, "pulse_gen").tcp_resource, "keysight_33500b", "pulse_gen"));
+        CHECK(pg.identify().find("33522B") != std::string::npos);
+        pg.configure({Volt(0.8), Second(200e-9), std::nullopt});
+        pg.set_output(true);
+        const auto p0 = pulses(lab);
+        pg.trigger();
+        pg.set_amplitude(Volt(-0.6));
+        pg.trigger();
+        CHECK(pulses(lab) == p0 + 2);
+        CHECK(pg.session().drain_errors().empty());
+        CHECK_THROWS_AS(pg.set_width(Second(1e-9)), LimitError);  // checked before any I/O
+        pg.safe_state();
+        pg.session().sync();  // safe_state only writes: wait until the instrument has executed it
+        CHECK(lab.handler("pulse_gen")("OUTP?") == std::optional<std::string>("0"));
+    }
+    SECTION("Agilent 81150A") {
+        dr::Agilent81150A pg(session(endpoint(eps, "pulse_gen2").tcp_resource, "agilent_81150a", "pulse_gen2"));
+        CHECK(pg.identify().find("81150A") != std::string::npos);
+        pg.configure({Volt(1.0), Second(200e-9), Ohm(50.0)});
+        pg.set_output(true);
+        const auto p0 = pulses(lab);
+        pg.trigger();
+        CHECK(pulses(lab) == p0 + 1);
+        CHECK(pg.session().drain_errors().empty());
+        CHECK(std::stod(*lab.handler("pulse_gen2")(":PULS:WIDT1?")) == Approx(200e-9));
+    }
+}
+
+TEST_CASE("lock-in drivers read the junction through their virtual instruments", "[integration][vlab][drivers]") {
+    ds::VirtualLab lab{ds::LabOptions{}};
+    lab.start();
+    const auto eps = lab.endpoints();
+    SECTION("SR830") {
+        dr::SrsSr830 li(session(endpoint(eps, "lockin").tcp_resource, "srs_sr830", "lockin"));
+        li.set_reference_amplitude(Volt(0.1));
+        li.set_reference_frequency(Hertz(137.0));
+        li.set_sensitivity(Volt(5e-3));
+        li.set_time_constant(Second(0.1));
+        CHECK(li.sensitivity().si() == Approx(5e-3));
+        CHECK(li.time_constant().si() == Approx(0.1));
+        const auto r = li.read();
+        CHECK(r.x.si() == Approx(expected_x(lab, 0.1)).epsilon(0.03));
+        CHECK(r.r.si() >= std::abs(r.x.si()) * 0.999);
+        li.set_sensitivity(Volt(2e-9));  // six decades too sensitive: the clipped output forces x10 steps
+        const auto fs = li.autorange(10);
+        CHECK(fs.si() > r.r.si());
+        CHECK(fs.si() < 10 * r.r.si());
+    }
+    SECTION("SR860") {
+        dr::SrsSr860 li(session(endpoint(eps, "lockin2").tcp_resource, "srs_sr860", "lockin2"));
+        li.set_reference_amplitude(Volt(0.1));
+        li.set_reference_frequency(Hertz(1000.0));
+        li.set_sensitivity(Volt(5e-3));
+        li.set_time_constant(Second(0.03));
+        CHECK(li.sensitivity().si() == Approx(5e-3));
+        CHECK(li.time_constant().si() == Approx(0.03));
+        const auto r = li.read();
+        CHECK(r.x.si() == Approx(expected_x(lab, 0.1)).epsilon(0.03));
+    }
+}
+
+TEST_CASE("magnet and gaussmeter drivers close the field loop through the virtual lab", "[integration][vlab][drivers]") {
+    ds::VirtualLab lab{ds::LabOptions{}};
+    lab.start();
+    const auto eps = lab.endpoints();
+    dr::LakeShore425 gm(session(endpoint(eps, "gaussmeter").tcp_resource, "lakeshore_425", "gaussmeter"));
+    gm.set_units_tesla();
+    SECTION("Kepco BOP over TCP") {
+        dr::KepcoBop bop(session(endpoint(eps, "magnet").tcp_resource, "kepco_bop", "magnet"));
+        bop.identify_model();
+        CHECK(bop.limits().max_current.si() == Approx(10.0));
+        bop.configure_current_mode();
+        bop.set_compliance(Volt(20.0));
+        bop.set_output(true);
+        bop.ramp_to(Ampere(0.4), 10.0, Ampere(0.05), [](Second) {});
+        CHECK(bop.measure_current().si() == Approx(0.4));
+        CHECK(field(lab).si() == Approx(0.02));
+        CHECK(gm.read_field().si() == Approx(0.02).margin(1e-4));
+        bop.safe_state();
+        bop.session().sync();
+        CHECK(field(lab).si() == Approx(0.0).margin(1e-12));
+    }
+    SECTION("Keithley 2400 over TCP") {
+        dr::Keithley2400 k(session(endpoint(eps, "magnet2").tcp_resource, "keithley_2400", "magnet2"));
+        k.configure_current_mode();
+        k.set_compliance(Volt(10.0));
+        k.set_output(true);
+        k.set_current(Ampere(-0.3));
+        CHECK(k.measure_current().si() == Approx(-0.3));
+        CHECK(gm.read_field().si() == Approx(-0.015).margin(1e-4));
+        CHECK(k.session().drain_errors().empty());
+        k.safe_state();
+    }
+    SECTION("Kepco BOP and Lake Shore 425 over their pseudo-terminals") {
+        dr::TransportOptions bop_serial;
+        bop_serial.serial.baud = 9600;
+        dr::KepcoBop bop(session(endpoint(eps, "magnet").pty_resource, "kepco_bop", "magnet", 2s, bop_serial));
+        bop.identify_model();
+        bop.configure_current_mode();
+        bop.set_compliance(Volt(20.0));
+        bop.set_output(true);
+        bop.set_current(Ampere(0.2));
+        dr::TransportOptions ls_serial;
+        ls_serial.serial.baud = 57600;
+        ls_serial.serial.data_bits = 7;
+        ls_serial.serial.parity = dr::SerialSettings::Parity::odd;
+        dr::LakeShore425 gm_pty(session(endpoint(eps, "gaussmeter").pty_resource, "lakeshore_425", "gaussmeter",
+                                        2s, ls_serial));
+        gm_pty.set_units_tesla();
+        CHECK(gm_pty.read_field().si() == Approx(0.01).margin(1e-4));
+        CHECK(gm_pty.identify().rfind("LSCI,MODEL425,", 0) == 0);
+        bop.safe_state();
+    }
+}
+
+TEST_CASE("faults through the drivers give the right exception and never hang", "[integration][vlab][drivers][fault]") {
+    ds::VirtualLab lab{ds::LabOptions{}};
+    lab.start();
+    const auto eps = lab.endpoints();
+    auto& vpg = lab.instrument("pulse_gen");
+    dr::Keysight33500B pg(session(endpoint(eps, "pulse_gen").tcp_resource, "keysight_33500b", "pulse_gen", 500ms));
+    pg.configure({Volt(0.5), Second(200e-9), std::nullopt});
+
+    auto message_of = [](const std::function<void()>& f) {
+        try {
+            f();
+        } catch (const std::exception& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+
+    SECTION("timeout") {
+        ds::FaultPlan f;
+        f.reply_delay = Second(2.0);
+        vpg.set_faults(f);
+        const auto t0 = std::chrono::steady_clock::now();
+        CHECK_THROWS_AS(pg.identify(), TimeoutError);
+        CHECK(std::chrono::steady_clock::now() - t0 < 1900ms);
+        vpg.clear_faults();
+        const auto msg = message_of([&] { vpg.set_faults(f); (void)pg.identify(); });
+        CHECK(msg.find("pulse_gen") != std::string::npos);
+        CHECK(msg.find("*IDN?") != std::string::npos);
+        vpg.clear_faults();
+    }
+    SECTION("disconnect, then the next transaction reconnects") {
+        ds::FaultPlan f;
+        f.drop_connection = 1;
+        vpg.set_faults(f);
+        CHECK_THROWS_AS(pg.identify(), TransportError);
+        CHECK(pg.identify().find("33522B") != std::string::npos);
+    }
+    SECTION("garbage reply") {
+        dr::SrsSr830 li(session(endpoint(eps, "lockin").tcp_resource, "srs_sr830", "lockin", 500ms));
+        ds::FaultPlan f;
+        f.garbage_replies = 1;
+        lab.instrument("lockin").set_faults(f);
+        const auto msg = message_of([&] { (void)li.read(); });
+        CHECK(msg.find("lockin") != std::string::npos);
+        CHECK_THROWS_AS([&] {
+            lab.instrument("lockin").set_faults(f);
+            (void)li.read();
+        }(), ProtocolError);
+        lab.instrument("lockin").clear_faults();
+        CHECK(li.read().x.si() > 0.0);
+    }
+    SECTION("an error pushed onto the queue") {
+        vpg.push_error(-222, "injected");
+        const auto msg = message_of([&] { pg.set_output(true); });
+        CHECK(msg.find("-222") != std::string::npos);
+        CHECK(msg.find("pulse_gen") != std::string::npos);
+        vpg.push_error(-222, "injected");
+        CHECK_THROWS_AS(pg.set_output(true), InstrumentError);
+    }
+    SECTION("stuck *OPC?") {
+        pg.set_output(true);
+        ds::FaultPlan f;
+        f.stuck_opc = true;
+        vpg.set_faults(f);
+        const auto t0 = std::chrono::steady_clock::now();
+        CHECK_THROWS_AS(pg.trigger(), TimeoutError);
+        CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+        vpg.clear_faults();
+        pg.trigger();
+    }
+}
