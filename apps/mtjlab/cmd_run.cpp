@@ -292,7 +292,8 @@ int run_command(const RunArgs& a) {
                                  o.total, o.message.empty() ? "" : " - " + o.message);
     }
     if (campaign)
-        std::cout << fmt::format("campaign '{}': {} of {} runs complete ({} from earlier sessions), manifest {}\n",
+        std::cout << fmt::format("campaign '{}': {} of {} runs complete or skipped ({} skipped: done in an earlier "
+                                 "session or the device broke), manifest {}\n",
                                  campaign_name, complete, jobs.size(), skipped, ro.manifest->string());
     if (!unsafe.empty()) std::cerr << "mtjlab: WARNING: bench may not be safe: " << unsafe << '\n';
     if (aborted || cancel.level() >= 1) {
