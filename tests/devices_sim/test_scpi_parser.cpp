@@ -94,7 +94,7 @@ TEST_CASE("numbers take units with SI prefixes, MIN/MAX/DEF and range checks", "
     CHECK(fault_code([&] { (void)parse_numeric("3 V", NumericSpec{"", 0, 10, 0}); }) == scpi_code::suffix_not_allowed);
 }
 
-TEST_CASE("message units split on ';' but not inside strings or blocks", "[unit][scpi]") {
+TEST_CASE("message units split on semicolons but not inside strings or blocks", "[unit][scpi]") {
     const auto u = split_message_units("DISP:TEXT \"a;b\";*IDN?;DATA #15ab;cd;FREQ 1");
     REQUIRE(u.size() == 4);
     CHECK(u[0] == "DISP:TEXT \"a;b\"");
