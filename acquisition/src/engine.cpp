@@ -109,6 +109,10 @@ RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, co
         if (!options.resume)
             throw InputError(fmt::format("{}: run file exists and is unfinished ({}); use --resume to continue it",
                                          file.string(), storage::to_string(reader.status())));
+        if (reader.info().recipe_text != job.recipe_text || reader.info().kind != plan.kind)
+            throw InputError(fmt::format("{}: was started with another recipe; resuming would mix two protocols "
+                                         "(use a new output directory)",
+                                         file.string()));
         if (reader.has_column("resistance_ohm")) prior_r = reader.column("resistance_ohm");
         if (reader.has_column("pulse_amplitude_V")) prior_amp = reader.column("pulse_amplitude_V");
         if (reader.has_column("time_s")) {
@@ -263,6 +267,10 @@ std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& ben
         if (!options.resume)
             throw InputError(options.manifest->string() +
                              ": a campaign was already started in this directory; use --resume to continue it");
+        if (manifest.value("recipe_text", std::string()) != options.campaign_text)
+            throw InputError(options.manifest->string() +
+                             ": the campaign recipe changed since this campaign was started; resuming would mix two "
+                             "protocols (start a new output directory)");
         if (manifest.value("campaign", std::string()) != options.campaign_name)
             throw InputError(fmt::format("{}: belongs to campaign '{}', not '{}'", options.manifest->string(),
                                          manifest.value("campaign", std::string()), options.campaign_name));
@@ -288,14 +296,11 @@ std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& ben
                             {"status", it != previous.end() ? it->second : "pending"},
                             {"note", ""}});
         }
-        // Keep what earlier sessions recorded (rows, notes) for jobs that are still in the list.
+        // Keep everything earlier sessions recorded (rows, notes, switching, breakdown) for jobs still listed.
         if (manifest.contains("jobs"))
             for (const auto& old : manifest["jobs"])
                 for (auto& j : list)
-                    if (j["name"] == old.value("name", "")) {
-                        j["rows"] = old.value("rows", 0);
-                        j["note"] = old.value("note", "");
-                    }
+                    if (j["name"] == old.value("name", "")) j = old;
         manifest["jobs"] = list;
         manifest["updated"] = storage::utc_now_iso8601();
         write_manifest(*options.manifest, manifest);
