@@ -393,7 +393,7 @@ void DataSet::write_fixed_string(std::string_view value) {
     // Do not cut a UTF-8 sequence in half.
     while (n > 0 && n < value.size() && (static_cast<unsigned char>(value[n]) & 0xC0) == 0x80) --n;
     std::string buf(size, '\0');
-    std::memcpy(buf.data(), value.data(), n);
+    if (n > 0) std::memcpy(buf.data(), value.data(), n);
     check(H5Dwrite(id(), ft.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), c);
 }
 
