@@ -46,6 +46,15 @@ Volt PulseGenerator::max_amplitude() const {
     return load_ ? l.max_amplitude_50ohm : l.max_amplitude_highz;
 }
 
+void PulseGenerator::check_settings(const PulseSettings& s, double min_load_ohm, double max_load_ohm) const {
+    const auto l = limits();
+    if (s.load) check_range(name(), model(), "load", s.load->si(), min_load_ohm, max_load_ohm, "Ohm");
+    check_range(name(), model(), "pulse width", s.width.si(), l.min_width.si(), l.max_width.si(), "s");
+    const Volt max_a = s.load ? l.max_amplitude_50ohm : l.max_amplitude_highz;  // as max_amplitude() for that load
+    check_range(name(), model(), "|pulse amplitude|", std::abs(s.amplitude.si()), l.min_amplitude.si(), max_a.si(),
+                "V");
+}
+
 Volt LockIn::autorange(unsigned max_rounds) {
     const auto table = limits().sensitivities_v;
     std::vector<double> sorted(table.begin(), table.end());

@@ -21,17 +21,7 @@ Agilent81150A::Agilent81150A(std::shared_ptr<ScpiSession> session) : PulseGenera
 PulseLimits Agilent81150A::limits() const { return k81150a; }
 
 void Agilent81150A::configure(const PulseSettings& s) {
-    if (s.load) check_range(name(), model(), "load", s.load->si(), 0.3, 1e6, "Ohm");
-    check_range(name(), model(), "pulse width", s.width.si(), limits().min_width.si(), limits().max_width.si(), "s");
-    const auto saved = load_;
-    load_ = s.load;
-    try {
-        check_range(name(), model(), "|pulse amplitude|", std::abs(s.amplitude.si()), limits().min_amplitude.si(),
-                    max_amplitude().si(), "V");
-    } catch (...) {
-        load_ = saved;
-        throw;
-    }
+    check_settings(s, 0.3, 1e6);  // everything before the first byte goes out
     session_->write_checked(":FUNC1 PULS");
     set_load(s.load);
     set_width(s.width);

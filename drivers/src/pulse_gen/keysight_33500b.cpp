@@ -21,18 +21,7 @@ Keysight33500B::Keysight33500B(std::shared_ptr<ScpiSession> session) : PulseGene
 PulseLimits Keysight33500B::limits() const { return k33500b; }
 
 void Keysight33500B::configure(const PulseSettings& s) {
-    // Check everything before the first byte goes out.
-    if (s.load) check_range(name(), model(), "load", s.load->si(), 1.0, 10e3, "Ohm");
-    check_range(name(), model(), "pulse width", s.width.si(), limits().min_width.si(), limits().max_width.si(), "s");
-    const auto saved = load_;
-    load_ = s.load;
-    try {
-        check_range(name(), model(), "|pulse amplitude|", std::abs(s.amplitude.si()), limits().min_amplitude.si(),
-                    max_amplitude().si(), "V");
-    } catch (...) {
-        load_ = saved;
-        throw;
-    }
+    check_settings(s, 1.0, 10e3);  // everything before the first byte goes out
     session_->write_checked("FUNC PULS");
     set_load(s.load);
     set_width(s.width);

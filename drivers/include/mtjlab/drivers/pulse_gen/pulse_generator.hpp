@@ -43,6 +43,10 @@ public:
     [[nodiscard]] Volt max_amplitude() const;
 
 protected:
+    /// Checks a whole PulseSettings against the model limits before any I/O (LimitError): load within
+    /// [min_load, max_load] Ohm, width, and |amplitude| against the window for that load.
+    void check_settings(const PulseSettings& s, double min_load_ohm, double max_load_ohm) const;
+
     std::optional<Ohm> load_ = Ohm(50.0);
 };
 
