@@ -4,14 +4,17 @@
 // models, also on pseudo-terminals. Everything runs on one background io_context thread.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "mtjlab/devices_sim/bench.hpp"
 #include "mtjlab/devices_sim/virtual_instrument.hpp"
+#include "mtjlab/physics/wafer.hpp"
 
 namespace mtjlab::devices_sim {
 
@@ -89,12 +92,54 @@ public:
     /// Sets the coil constant (T/A) and remanence of the electromagnet.
     void set_coil(double t_per_a, Tesla remanence);
 
+    // --- virtual prober -------------------------------------------------------------------------------
+    /// Puts a seeded virtual wafer with this layout on the chuck (the device on the stage is unchanged
+    /// until probe() is called).
+    void load_wafer(const physics::WaferSpec& spec, std::uint64_t wafer_seed);
+    /// Puts device (die, device) of the loaded wafer on the stage: a fresh probe station with that device
+    /// (seeded from the lab seed, die and device), the same read chain, the same magnet state. Throws
+    /// InputError when no wafer is loaded or (die, device) is outside it.
+    void probe(int die, int device);
+    /// The (die, device) on the stage after the last probe(), if any.
+    [[nodiscard]] std::optional<std::pair<int, int>> probed() const;
+
+    // --- virtual clock ---------------------------------------------------------------------------------
+    /// Lets `dt` of virtual time pass on the bench (and sleeps for it when the bench is realtime).
+    void wait(Second dt);
+    /// The bench's virtual time.
+    [[nodiscard]] Second now() const;
+
 private:
     struct Impl;
     LabOptions options_;
+    std::optional<physics::Wafer> wafer_;
+    std::optional<std::pair<int, int>> probed_;
     std::shared_ptr<VirtualBench> bench_;
     std::vector<std::unique_ptr<VirtualInstrument>> instruments_;
     std::unique_ptr<Impl> impl_;
 };
+
+/// The virtual lab model that stands in for a driver-registry key ("srs_sr830" -> "SR830",
+/// "kepco_bop" -> "BOP 20-10M", ...). Throws InputError for a key with no virtual model.
+std::string virtual_model_for(std::string_view registry_key);
+
+/// One instrument a station wants: its role name ("pulse_gen", ...) and driver-registry key.
+struct StationInstrument {
+    std::string role;
+    std::string registry_key;
+};
+
+/// A started lab and where each role is served.
+struct StationLab {
+    std::unique_ptr<VirtualLab> lab;
+    std::map<std::string, std::string> resources;  ///< role -> TCPIP0::127.0.0.1::<port>::SOCKET
+};
+
+/// Builds and starts a lab with exactly these instruments (TCP only, one port each, the virtual model of
+/// each registry key), and the coil constant `coil_constant_t_per_a * (1 + coil_error)` with `remanence`
+/// (a coil_error or remanence gives closed-loop field control something to correct). `options.instruments`
+/// is replaced; the rest of `options` (device, seed, bench) is used as given.
+StationLab start_lab_for(const std::vector<StationInstrument>& instruments, LabOptions options,
+                         double coil_constant_t_per_a, double coil_error = 0.0, Tesla remanence = Tesla(0.0));
 
 }  // namespace mtjlab::devices_sim
