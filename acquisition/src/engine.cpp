@@ -168,6 +168,7 @@ RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, co
         out.status = status;
         out.message = unsafe.empty() ? message : message + "; safe state: " + unsafe;
         out.rows = writer->size();
+        out.measured = out.rows - start;
         writer->finish(status, out.message);
     };
 
@@ -244,6 +245,7 @@ RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, co
     }
     out.status = storage::RunStatus::complete;
     out.rows = writer->size();
+    out.measured = out.rows - start;
     out.message = note;
     writer->finish(storage::RunStatus::complete, note);
     return out;

@@ -3,33 +3,29 @@
 // summary to stdout.
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
-#include <filesystem>
+#include <cstdlib>
+#include <functional>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
-#include <thread>
+#include <string>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "mtjlab/acquisition/bench_config.hpp"
-#include "mtjlab/acquisition/engine.hpp"
-#include "mtjlab/acquisition/preflight.hpp"
+#include "mtjlab/acquisition/cancel.hpp"
+#include "mtjlab/acquisition/progress.hpp"
+#include "mtjlab/acquisition/runner.hpp"
 #include "mtjlab/acquisition/station.hpp"
 #include "mtjlab/core/error.hpp"
-#include "mtjlab/devices_sim/virtual_lab.hpp"
-#include "mtjlab/drivers/registry.hpp"
-#include "mtjlab/physics/wafer.hpp"
 #include "mtjlab/recipes/recipe.hpp"
+#include "mtjlab/recipes/runner.hpp"
+#include "mtjlab/devices_sim/fault_injector.hpp"
+#include "virtual_bench.hpp"
 
 namespace mtjlab::cli {
 namespace {
-namespace fs = std::filesystem;
 using namespace acquisition;
 
 struct RunArgs {
@@ -46,257 +42,102 @@ struct RunArgs {
     int cells = 1;
     std::optional<int> die, device;
     std::string prober_command;
+    std::string faults;     // --faults SPEC: random faults in the virtual lab (docs/reliability.md, Soak)
+    std::string fault_log;  // --fault-log FILE: every injected fault, appended
+    double coil_error = 0.0;
 };
 
-/// The virtual lab's model name for a registry key.
-std::string virtual_model(std::string_view key) {
-    static const std::map<std::string_view, std::string> m = {
-        {"keysight_33500b", "33522B"}, {"agilent_81150a", "81150A"}, {"srs_sr830", "SR830"}, {"srs_sr860", "SR860"},
-        {"kepco_bop", "BOP 20-10M"},   {"keithley_2400", "2400"},     {"lakeshore_425", "425"}};
-    const auto it = m.find(key);
-    if (it == m.end()) throw InputError(fmt::format("--virtual: no virtual model for '{}'", key));
-    return it->second;
-}
-
-/// Owns the drivers of the station.
-struct OpenBench {
-    std::unique_ptr<drivers::PulseGenerator> pulse;
-    std::unique_ptr<drivers::LockIn> lockin;
-    std::unique_ptr<drivers::MagnetSupply> magnet;
-    std::unique_ptr<drivers::Gaussmeter> gaussmeter;
-    std::vector<std::pair<const InstrumentConfig*, drivers::Instrument*>> all;
-    std::map<std::string, std::string> idn;
-};
-
-OpenBench open_bench(const Station& st) {
-    OpenBench b;
-    for (const InstrumentConfig& ic : st.instruments) {
-        auto session = open_session(ic);
-        drivers::Instrument* base = nullptr;
-        switch (ic.role) {
-            case drivers::Role::pulse_gen:
-                b.pulse = drivers::make_pulse_generator(ic.model, session);
-                base = b.pulse.get();
-                break;
-            case drivers::Role::lockin:
-                b.lockin = drivers::make_lock_in(ic.model, session);
-                base = b.lockin.get();
-                break;
-            case drivers::Role::magnet:
-                b.magnet = drivers::make_magnet_supply(ic.model, session);
-                base = b.magnet.get();
-                break;
-            case drivers::Role::gaussmeter:
-                b.gaussmeter = drivers::make_gaussmeter(ic.model, session);
-                base = b.gaussmeter.get();
-                break;
-        }
-        b.idn[std::string(drivers::to_string(ic.role))] = base->identify();
-        b.all.emplace_back(&ic, base);
-    }
-    return b;
-}
-
-std::string snapshot(const OpenBench& b) {
-    nlohmann::json j = nlohmann::json::object();
-    for (const auto& [cfg, inst] : b.all) {
-        const std::string role(drivers::to_string(cfg->role));
-        nlohmann::json s = nlohmann::json::object();
-        for (const auto& set : inst->settings()) s[set.name] = {{"value", set.value}, {"unit", set.unit}};
-        j[role] = {{"model", cfg->model}, {"resource", cfg->resource}, {"idn", b.idn.at(role)}, {"settings", s}};
-    }
-    return j.dump();
-}
-
-std::string safe_name(std::string s) {
-    for (char& c : s)
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            c = '_';
-    return s.empty() ? "run" : s;
+/// The probe move of a real bench: a command, or a prompt on the terminal.
+std::function<void(const DeviceRef&)> real_prober(const std::string& command) {
+    if (!command.empty())
+        return [command](const DeviceRef& d) {
+            const std::string line =
+                fmt::format("{} {} {} {} {:.3f} {}", command, d.wafer_id, d.die, d.device, d.thickness_nm, d.cells);
+            if (std::system(line.c_str()) != 0) throw InstrumentError("prober command failed: " + line);
+        };
+    return [](const DeviceRef& d) {
+        std::cerr << fmt::format("\nMove the probes to wafer {} die {} device {} ({:.2f} nm, {} cells), "
+                                 "then press Enter (field is at zero)... ",
+                                 d.wafer_id, d.die, d.device, d.thickness_nm, d.cells);
+        std::string line;
+        if (!std::getline(std::cin, line)) throw InputError("no answer on stdin to the probe-move prompt");
+    };
 }
 
 int run_command(const RunArgs& a) {
-    Station station = load_station(a.station);
-    const BenchLimits limits = limits_of(station);
-    const BenchCalibration cal = calibration_of(station);
+    if ((!a.faults.empty() || !a.fault_log.empty()) && !a.virtual_lab)
+        throw InputError("mtjlab run: --faults and --fault-log need --virtual");
+    if (!a.fault_log.empty() && a.faults.empty()) throw InputError("mtjlab run: --fault-log needs --faults");
+    (void)devices_sim::parse_fault_spec(a.faults);  // a bad spec is an error before anything starts
+    const Station station = load_station(a.station);
     const recipes::Recipe recipe = recipes::load(a.recipe);
 
-    std::vector<Job> jobs;
-    std::string campaign_name, campaign_text;
-    const recipes::Campaign* campaign = std::get_if<recipes::Campaign>(&recipe);
-    if (campaign) {
-        jobs = recipes::expand(*campaign, cal);
-        campaign_name = campaign->name;
-        campaign_text = campaign->text;
-    } else {
-        jobs.push_back(recipes::make_job(std::get<recipes::RunRecipe>(recipe), cal));
-        jobs.back().name = safe_name(jobs.back().name);
-        if (a.virtual_lab) {
-            DeviceRef& d = jobs.back().device;
-            d.wafer_id = a.die && a.device ? fmt::format("virtual-{}", a.wafer_seed) : "virtual-nominal";
-            d.die = a.die.value_or(-1);
-            d.device = a.device.value_or(-1);
-            d.thickness_nm = a.thickness_nm;
-            d.cells = a.cells;
-        }
-    }
-
-    // Preflight: every setpoint of every plan, before anything is touched.
-    std::size_t total_points = 0;
-    Second total_time{0.0};
-    std::map<std::string, PreflightReport> by_run;  // one report per distinct run of a campaign
-    std::size_t refused = 0;
-    for (const Job& j : jobs) {
-        PreflightReport rep = check_plan(j.plan, limits, cal);
-        total_points += rep.points;
-        total_time += rep.estimated_duration;
-        if (!rep.ok()) ++refused;
-        if (!by_run.count(j.run_name) || !rep.ok()) by_run[j.run_name] = std::move(rep);
-    }
-    if (a.dry_run) {
-        std::cout << fmt::format("recipe {} ({}), station {}\n", a.recipe,
-                                 campaign ? "campaign '" + campaign_name + "'" : jobs.front().kind, a.station);
-        for (const auto& [name, rep] : by_run) std::cout << format_report(rep, limits);
-        if (campaign) {
-            std::set<std::pair<int, int>> devices;
-            for (const Job& j : jobs) devices.insert({j.device.die, j.device.device});
-            std::cout << fmt::format("campaign: {} runs on {} devices, {} points, estimated {} on a real bench\n",
-                                     jobs.size(), devices.size(), total_points, format_duration(total_time));
-        }
-        std::cout << (refused ? fmt::format("dry run: REFUSED ({} of {} runs exceed the limits)\n", refused, jobs.size())
-                              : std::string("dry run: OK (nothing was sent to any instrument)\n"));
-        return refused ? exit_code::bad_input : exit_code::ok;
-    }
-    for (const Job& j : jobs) (void)preflight(j.plan, limits, cal);  // LimitError names the step
-
-    // The virtual lab (real sockets, same drivers) when asked for.
-    std::unique_ptr<devices_sim::VirtualLab> lab;
-    std::optional<physics::Wafer> wafer;
+    // The device identity of a single run on the virtual lab.
+    DeviceRef single;
     if (a.virtual_lab) {
-        devices_sim::LabOptions lo;
-        lo.seed = a.seed;
-        lo.bench.realtime = a.realtime;
-        lo.serve_pty = false;
-        lo.instruments.clear();
-        for (const auto& ic : station.instruments)
-            lo.instruments.push_back({std::string(drivers::to_string(ic.role)), virtual_model(ic.model), false});
-        if (a.die && a.device) {
-            lo.device.wafer_seed = a.wafer_seed;
-            lo.device.die = *a.die;
-            lo.device.device = *a.device;
-        } else {
-            lo.device.thickness_nm = a.thickness_nm;
-            lo.device.cells = a.cells;
-        }
-        lab = std::make_unique<devices_sim::VirtualLab>(lo);
-        lab->set_coil(cal.coil_constant_t_per_a, Tesla(0.0));
-        lab->start();
-        std::map<std::string, std::string> resources;
-        for (const auto& ep : lab->endpoints()) resources[ep.name] = ep.tcp_resource;
-        for (auto& ic : station.instruments) ic.resource = resources.at(std::string(drivers::to_string(ic.role)));
-        if (campaign) {
-            physics::WaferSpec spec;
-            spec.t_min_nm = campaign->wafer.t_min_nm;
-            spec.t_max_nm = campaign->wafer.t_max_nm;
-            spec.dies = campaign->wafer.dies;
-            spec.devices_per_die = campaign->wafer.devices_per_die;
-            spec.cell_pattern = campaign->wafer.cell_pattern;
-            wafer.emplace(spec, a.wafer_seed);
-        }
+        single.wafer_id = a.die && a.device ? fmt::format("virtual-{}", a.wafer_seed) : "virtual-nominal";
+        single.die = a.die.value_or(-1);
+        single.device = a.device.value_or(-1);
+        single.thickness_nm = a.thickness_nm;
+        single.cells = a.cells;
     }
-
-    OpenBench ob = open_bench(station);
-    Instruments inst{ob.pulse.get(), ob.lockin.get(), ob.magnet.get(), ob.gaussmeter.get()};
-    if (!inst.pulse || !inst.lockin || !inst.magnet)
-        throw InputError(a.station + ": a run needs [instruments.pulse_gen], [instruments.lockin] and "
-                                     "[instruments.magnet]");
-    BenchClock clock = real_clock();
-    if (lab) {
-        auto bench = lab->bench();
-        const bool realtime = a.realtime;
-        clock.wait = [bench, realtime](Second dt) {
-            Second debt{0.0};
-            {
-                std::lock_guard lock(bench->mutex());
-                bench->advance_locked(dt);
-                debt = bench->take_sleep_debt_locked();
-            }
-            if (realtime && debt.si() > 0) std::this_thread::sleep_for(std::chrono::duration<double>(debt.si()));
-        };
-        clock.now = [bench] {
-            std::lock_guard lock(bench->mutex());
-            return bench->now_locked();
-        };
+    const recipes::PreparedRecipe prepared = recipes::prepare(recipe, station, single);
+    if (a.dry_run) {
+        std::cout << recipes::dry_run_report(prepared, station);
+        return prepared.ok() ? exit_code::ok : exit_code::bad_input;
     }
+    if (!prepared.ok()) (void)recipes::run(prepared, station, {});  // throws LimitError naming the step
 
     CancelToken cancel;
     SignalCancellation signals(cancel);
-    GuardedBench gb(inst, limits, cal, clock, &cancel);
-    BenchGuard guard(gb);  // field to zero and outputs off on every way out of this scope
+    Progress progress(std::cerr, isatty(STDERR_FILENO) != 0, prepared.total_points);
+    SessionOptions so;
+    so.output_dir = a.out;
+    so.resume = a.resume;
+    so.cancel = &cancel;
+    so.progress = &progress;
 
-    Progress progress(std::cerr, isatty(STDERR_FILENO) != 0, total_points);
-    RunOptions ro;
-    ro.directory = a.out;
-    ro.resume = a.resume;
-    ro.cancel = &cancel;
-    ro.progress = &progress;
-    ro.provenance.station_toml = station.text;
-    ro.provenance.virtual_run = a.virtual_lab;
-    ro.instruments_snapshot = [&ob] { return snapshot(ob); };
-    if (campaign) {
-        ro.manifest = fs::path(a.out) / "campaign.json";
-        ro.campaign_name = campaign_name;
-        ro.campaign_text = campaign_text;
-        if (lab && wafer) {
-            ro.move_to = [&lab, &wafer, seed = a.seed](const DeviceRef& d) {
-                // The virtual prober: put device (die, device) of the wafer on the stage.
-                auto bench = lab->bench();
-                std::lock_guard lock(bench->mutex());
-                auto& st = bench->station_locked();
-                const physics::ReadChain chain = st.read_chain();
-                const Second t = st.now();
-                st = physics::ProbeStation(wafer->device(d.die, d.device), chain,
-                                           seed * 1000003u + static_cast<std::uint64_t>(d.die * 1000 + d.device));
-                (void)t;
-            };
-        } else if (!a.prober_command.empty()) {
-            ro.move_to = [cmd = a.prober_command](const DeviceRef& d) {
-                const std::string line = fmt::format("{} {} {} {} {:.3f} {}", cmd, d.wafer_id, d.die, d.device,
-                                                     d.thickness_nm, d.cells);
-                if (std::system(line.c_str()) != 0)
-                    throw InstrumentError("prober command failed: " + line);
-            };
+    // The virtual lab (real sockets, same drivers) when asked for.
+    std::optional<VirtualBench> vb;
+    std::unique_ptr<devices_sim::FaultInjector> injector;  // declared after vb: disarmed before the lab stops
+    if (a.virtual_lab) {
+        VirtualBenchOptions vo;
+        vo.seed = a.seed;
+        vo.wafer_seed = a.wafer_seed;
+        vo.realtime = a.realtime;
+        vo.coil_error = a.coil_error;
+        if (a.die && a.device) {
+            vo.device.wafer_seed = a.wafer_seed;
+            vo.device.die = *a.die;
+            vo.device.device = *a.device;
         } else {
-            ro.move_to = [](const DeviceRef& d) {
-                std::cerr << fmt::format("\nMove the probes to wafer {} die {} device {} ({:.2f} nm, {} cells), "
-                                         "then press Enter (field is at zero)... ",
-                                         d.wafer_id, d.die, d.device, d.thickness_nm, d.cells);
-                std::string line;
-                if (!std::getline(std::cin, line)) throw InputError("no answer on stdin to the probe-move prompt");
-            };
+            vo.device.thickness_nm = a.thickness_nm;
+            vo.device.cells = a.cells;
         }
+        vb.emplace(start_virtual_bench(station, vo, prepared.campaign ? &prepared.campaign->wafer : nullptr));
+        if (!a.faults.empty())
+            injector = std::make_unique<devices_sim::FaultInjector>(
+                *vb->lab, devices_sim::parse_fault_spec(a.faults),
+                a.fault_log.empty() ? std::nullopt : std::optional<std::filesystem::path>(a.fault_log));
+        vb->attach(so);
+    } else if (prepared.is_campaign()) {
+        so.move_to = real_prober(a.prober_command);
     }
-    const auto outcomes = run_jobs(jobs, gb, ro);
-    const std::string unsafe = gb.make_safe();
-    std::size_t complete = 0, skipped = 0;
-    bool aborted = false;
-    for (const auto& o : outcomes) {
-        if (o.status == storage::RunStatus::complete) ++complete;
-        if (o.skipped) ++skipped;
-        if (o.status == storage::RunStatus::aborted) aborted = true;
-    }
+
+    const RunSummary sum = recipes::run(prepared, vb ? vb->station : station, so);
     progress.finish("");
-    for (const auto& o : outcomes) {
-        if (o.skipped && campaign) continue;
+    for (const auto& o : sum.outcomes) {
+        if (o.skipped && prepared.is_campaign()) continue;
         std::cout << fmt::format("{}: {} ({}/{} points){}\n", o.file.string(), storage::to_string(o.status), o.rows,
                                  o.total, o.message.empty() ? "" : " - " + o.message);
     }
-    if (campaign)
+    if (prepared.is_campaign())
         std::cout << fmt::format("campaign '{}': {} of {} runs complete or skipped ({} skipped: done in an earlier "
-                                 "session or the device broke), manifest {}\n",
-                                 campaign_name, complete, jobs.size(), skipped, ro.manifest->string());
-    if (!unsafe.empty()) std::cerr << "mtjlab: WARNING: bench may not be safe: " << unsafe << '\n';
-    if (aborted || cancel.level() >= 1) {
+                                 "session or the device broke), {} points measured in {:.1f} s, manifest {}\n",
+                                 prepared.campaign->name, sum.done + sum.skipped, sum.jobs, sum.skipped, sum.points,
+                                 sum.wall_time_s, sum.manifest->string());
+    if (!sum.unsafe.empty()) std::cerr << "mtjlab: WARNING: bench may not be safe: " << sum.unsafe << '\n';
+    if (sum.aborted || sum.cancelled) {
         std::cerr << "mtjlab: run stopped by the user; bench safe; continue with --resume\n";
         return exit_code::interrupted;
     }
@@ -329,9 +170,17 @@ void register_run(CLI::App& app, const GlobalOptions& /*global*/) {
         ->capture_default_str();
     cmd->add_option("--die", args->die, "With --virtual, single run: die of the virtual wafer (with --device)");
     cmd->add_option("--device", args->device, "With --virtual, single run: device of the virtual wafer");
+    cmd->add_option("--coil-error", args->coil_error,
+                    "With --virtual: relative error of the station's coil constant (the virtual magnet gives "
+                    "k * (1 + ERR) T/A); with field_control = \"gaussmeter\" the loop corrects it")
+        ->capture_default_str();
     cmd->add_option("--prober-command", args->prober_command,
                     "Campaign on a real bench: command run before each new device with arguments "
                     "WAFER DIE DEVICE THICKNESS_NM CELLS (default: prompt on the terminal)");
+    cmd->add_option("--faults", args->faults,
+                    "With --virtual: inject random faults into every instrument "
+                    "(rate=P[,seed=N][,kinds=drop+timeout+garbage+error+slow][,slow_ms=MS]; docs/reliability.md)");
+    cmd->add_option("--fault-log", args->fault_log, "With --faults: append every injected fault to this file");
     cmd->callback([args] {
         if (!args->dry_run && args->out.empty()) throw InputError("mtjlab run: -o DIR is required (except with --dry-run)");
         const int code = run_command(*args);

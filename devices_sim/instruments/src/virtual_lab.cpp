@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <deque>
+#include <map>
 #include <future>
 #include <set>
 #include <thread>
@@ -363,6 +364,64 @@ InProcessHandler VirtualLab::handler(const std::string& name) {
 void VirtualLab::set_coil(double t_per_a, Tesla remanence) {
     std::lock_guard lock(bench_->mutex());
     bench_->set_coil_locked(t_per_a, remanence);
+}
+
+void VirtualLab::load_wafer(const physics::WaferSpec& spec, std::uint64_t wafer_seed) {
+    wafer_.emplace(spec, wafer_seed);
+    probed_.reset();
+}
+
+void VirtualLab::probe(int die, int device) {
+    if (!wafer_) throw InputError("virtual prober: no wafer loaded");
+    physics::CompoundDevice dev = wafer_->device(die, device);  // InputError when out of range
+    std::lock_guard lock(bench_->mutex());
+    physics::ProbeStation& st = bench_->station_locked();
+    const physics::ReadChain chain = st.read_chain();
+    const std::uint64_t seed =
+        options_.seed * 1000003u + static_cast<std::uint64_t>(die) * 1000u + static_cast<std::uint64_t>(device);
+    st = physics::ProbeStation(std::move(dev), chain, seed);
+    st.set_field(bench_->field_locked());  // the magnet keeps its state across the move
+    probed_ = std::make_pair(die, device);
+}
+
+std::optional<std::pair<int, int>> VirtualLab::probed() const { return probed_; }
+
+void VirtualLab::wait(Second dt) {
+    Second debt{0.0};
+    {
+        std::lock_guard lock(bench_->mutex());
+        bench_->advance_locked(dt);
+        debt = bench_->take_sleep_debt_locked();
+    }
+    if (debt.si() > 0) std::this_thread::sleep_for(std::chrono::duration<double>(debt.si()));
+}
+
+Second VirtualLab::now() const {
+    std::lock_guard lock(bench_->mutex());
+    return bench_->now_locked();
+}
+
+std::string virtual_model_for(std::string_view registry_key) {
+    static const std::map<std::string_view, std::string> m = {
+        {"keysight_33500b", "33522B"}, {"agilent_81150a", "81150A"}, {"srs_sr830", "SR830"}, {"srs_sr860", "SR860"},
+        {"kepco_bop", "BOP 20-10M"},   {"keithley_2400", "2400"},     {"lakeshore_425", "425"}};
+    const auto it = m.find(registry_key);
+    if (it == m.end()) throw InputError("virtual lab: no virtual model for driver '" + std::string(registry_key) + "'");
+    return it->second;
+}
+
+StationLab start_lab_for(const std::vector<StationInstrument>& instruments, LabOptions options,
+                         double coil_constant_t_per_a, double coil_error, Tesla remanence) {
+    if (!(coil_constant_t_per_a > 0.0) || !(1.0 + coil_error > 0.0))
+        throw InputError("virtual lab: coil constant * (1 + coil error) must be > 0 T/A");
+    options.instruments.clear();
+    for (const auto& in : instruments) options.instruments.push_back({in.role, virtual_model_for(in.registry_key), false});
+    StationLab out;
+    out.lab = std::make_unique<VirtualLab>(std::move(options));
+    out.lab->set_coil(coil_constant_t_per_a * (1.0 + coil_error), remanence);
+    out.lab->start();
+    for (const auto& ep : out.lab->endpoints()) out.resources[ep.name] = ep.tcp_resource;
+    return out;
 }
 
 }  // namespace mtjlab::devices_sim

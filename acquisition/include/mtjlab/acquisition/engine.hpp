@@ -34,6 +34,7 @@ struct RunOutcome {
     storage::RunStatus status = storage::RunStatus::running;
     std::size_t rows = 0;          ///< rows in the file at the end
     std::size_t total = 0;         ///< points of the plan
+    std::size_t measured = 0;      ///< rows appended by this call (0 for a skipped job)
     bool skipped = false;          ///< already complete (resume)
     std::string message;           ///< error or note (breakdown, switching summary)
     std::optional<double> breakdown_amplitude_V;  ///< breakdown_ramp: where the junction broke
