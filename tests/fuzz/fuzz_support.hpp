@@ -1,0 +1,68 @@
+#pragma once
+// Shared helpers of the fuzz targets: a byte reader over the fuzz input and a scratch file in a private
+// temporary directory (for parsers whose entry point takes a path).
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <unistd.h>
+
+namespace mtjlab::fuzz {
+
+/// Consumes the fuzz input front to back; returns zeros once it is exhausted.
+class Bytes {
+public:
+    Bytes(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
+    [[nodiscard]] std::size_t remaining() const { return size_ - pos_; }
+    std::uint8_t byte() { return pos_ < size_ ? data_[pos_++] : std::uint8_t{0}; }
+    /// Up to n bytes as a string.
+    std::string take(std::size_t n) {
+        n = std::min(n, remaining());
+        std::string s(reinterpret_cast<const char*>(data_ + pos_), n);
+        pos_ += n;
+        return s;
+    }
+    std::string rest() { return take(remaining()); }
+
+private:
+    const std::uint8_t* data_;
+    std::size_t size_;
+    std::size_t pos_ = 0;
+};
+
+/// A private directory for this fuzz process (removed at exit), holding scratch files. On /dev/shm when it
+/// exists: the run-file target fsyncs (recover), which must not hit a disk millions of times.
+inline const std::filesystem::path& scratch_dir() {
+    static const std::filesystem::path dir = [] {
+        std::error_code ec;
+        const std::filesystem::path base =
+            std::filesystem::is_directory("/dev/shm", ec) ? std::filesystem::path("/dev/shm")
+                                                         : std::filesystem::temp_directory_path();
+        auto d = base / ("mtjlab-fuzz-" + std::to_string(static_cast<long>(::getpid())));
+        std::filesystem::create_directories(d);
+        return d;
+    }();
+    static const bool cleanup = [] {
+        std::atexit([] {
+            std::error_code ec;
+            std::filesystem::remove_all(dir, ec);
+        });
+        return true;
+    }();
+    (void)cleanup;
+    return dir;
+}
+
+/// Writes `bytes` to scratch_dir()/name and returns the path.
+inline std::filesystem::path write_scratch(const std::string& name, const std::uint8_t* data, std::size_t size) {
+    auto p = scratch_dir() / name;
+    std::ofstream f(p, std::ios::binary | std::ios::trunc);
+    f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+    f.close();
+    return p;
+}
+
+}  // namespace mtjlab::fuzz
