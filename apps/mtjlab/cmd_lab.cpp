@@ -3,10 +3,14 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "commands.hpp"
 #include "mtjlab/core/error.hpp"
+#include "mtjlab/devices_sim/fault_injector.hpp"
 #include "mtjlab/devices_sim/virtual_lab.hpp"
 
 namespace mtjlab::cli {
@@ -25,6 +29,8 @@ struct LabServeOptions {
     double coil_mT_per_A = 50.0;
     double remanence_mT = 0.0;
     bool realtime = false;
+    std::string faults;     // random fault spec (docs/reliability.md), empty: none
+    std::string fault_log;  // append every injected fault here
 };
 
 int serve(const LabServeOptions& o, bool from_wafer) {
@@ -44,6 +50,8 @@ int serve(const LabServeOptions& o, bool from_wafer) {
     lo.bench.remanence = units::millitesla(o.remanence_mT);
     lo.bench.realtime = o.realtime;
     if (!(o.coil_mT_per_A > 0.0)) throw InputError("--coil must be > 0 mT/A");
+    const devices_sim::RandomFaults faults = devices_sim::parse_fault_spec(o.faults);
+    if (!o.fault_log.empty() && !faults.enabled()) throw InputError("--fault-log needs --faults");
 
     // Block the stop signals before any thread starts, so that only sigwait() below receives them.
     sigset_t stop_signals;
@@ -54,6 +62,12 @@ int serve(const LabServeOptions& o, bool from_wafer) {
 
     devices_sim::VirtualLab lab(lo);
     lab.start();
+    std::optional<devices_sim::FaultInjector> injector;
+    if (faults.enabled()) {
+        injector.emplace(lab, faults,
+                         o.fault_log.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.fault_log));
+        std::cerr << "mtjlab: fault injection on: " << devices_sim::describe(faults) << '\n';
+    }
     if (o.listen != "127.0.0.1" && o.listen != "::1" && o.listen != "localhost")
         std::cerr << "mtjlab: warning: the virtual lab listens on " << o.listen << ", not only on loopback\n";
     for (const auto& e : lab.endpoints()) {
@@ -65,6 +79,10 @@ int serve(const LabServeOptions& o, bool from_wafer) {
     std::cerr << "mtjlab: virtual lab running; Ctrl-C to stop\n";
     int sig = 0;
     sigwait(&stop_signals, &sig);
+    if (injector) {
+        std::cerr << "mtjlab: fault injection: " << injector->summary() << '\n';
+        injector.reset();
+    }
     lab.stop();
     pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
     return exit_code::ok;
@@ -94,6 +112,9 @@ void register_lab(CLI::App& app, const GlobalOptions& /*global*/) {
     s->add_option("--coil", o->coil_mT_per_A, "Coil constant of the electromagnet (mT per A)")->capture_default_str();
     s->add_option("--remanence", o->remanence_mT, "Remanent field of the magnet (mT)")->capture_default_str();
     s->add_flag("--realtime", o->realtime, "Let virtual time pass in real time (sleeps)");
+    s->add_option("--faults", o->faults,
+                  "Inject random faults: rate=P[,seed=N][,kinds=drop+timeout+garbage+error+slow][,slow_ms=MS]");
+    s->add_option("--fault-log", o->fault_log, "With --faults: append every injected fault to this file");
     s->callback([o, seed_opt] {
         const int rc = serve(*o, seed_opt->count() > 0);
         if (rc != exit_code::ok) throw Error("lab serve failed");

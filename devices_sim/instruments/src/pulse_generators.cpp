@@ -70,6 +70,11 @@ public:
     }
     [[nodiscard]] std::string model() const override { return m_.model; }
     [[nodiscard]] std::string idn() const override { return m_.idn; }
+    [[nodiscard]] std::optional<std::string> live_output_locked() const override {
+        for (int ch = 1; ch <= m_.channels; ++ch)
+            if (ch_[static_cast<std::size_t>(ch - 1)].output) return "output " + std::to_string(ch) + " on";
+        return std::nullopt;
+    }
 
 protected:
     void reset_settings_locked() override {

@@ -3,6 +3,7 @@
 // The same object answers over a TCP socket, a pseudo-terminal or in process (contract C's
 // InProcessTransport handler).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,6 +34,54 @@ struct FaultPlan {
     int garbage_replies = 0;           ///< the next N replies are random bytes (then '\n')
     bool stuck_opc = false;            ///< `*OPC?` never answers (the whole message gets no reply)
 };
+
+/// Kinds of random fault (the hostile bench of the soak, docs/reliability.md).
+enum class FaultKind {
+    drop,     ///< the connection is closed instead of executing the message (TCP; a pty loses the reply)
+    timeout,  ///< the message is executed but its reply never comes (queries only)
+    garbage,  ///< the reply is replaced by random bytes >= 0x80 (queries only)
+    error,    ///< the message is executed, then an instrument error is reported (-300 Device-specific error
+              ///< on the SCPI queue; the error status byte on the SRS lock-ins and the Lake Shore 425)
+    slow,     ///< the reply (or the next message) waits `slow_delay` of wall-clock time
+};
+[[nodiscard]] std::string_view to_string(FaultKind k);
+
+/// Random faults by rate: every message an instrument receives draws once from the instrument's own
+/// generator (seeded from `seed` and the instrument name); with probability `rate` it suffers one fault
+/// of a kind drawn uniformly from `kinds`. A timeout or garbage fault drawn for a message that has no
+/// reply becomes an error fault (or slow, when errors are not enabled).
+struct RandomFaults {
+    double rate = 0.0;
+    std::uint64_t seed = 1;
+    std::vector<FaultKind> kinds{FaultKind::drop, FaultKind::timeout, FaultKind::garbage, FaultKind::error,
+                                 FaultKind::slow};
+    Second slow_delay = Second(0.05);
+    [[nodiscard]] bool enabled() const { return rate > 0.0 && !kinds.empty(); }
+};
+
+/// Parses a fault spec: comma-separated `key=value` items, e.g.
+/// `rate=0.003,seed=5,kinds=drop+timeout+garbage+error+slow,slow_ms=50`. `rate` (0..1) is required;
+/// `seed` defaults to 1, `kinds` to all five, `slow_ms` to 50. "off" or "" gives no faults.
+/// InputError naming the bad item otherwise.
+RandomFaults parse_fault_spec(std::string_view spec);
+/// The canonical text of a fault spec (parse_fault_spec(describe(f)) == f).
+std::string describe(const RandomFaults& f);
+
+/// What an instrument injected so far (random faults and the FaultPlan's counters).
+struct FaultCounts {
+    std::uint64_t messages = 0;  ///< messages received
+    std::uint64_t drop = 0, timeout = 0, garbage = 0, error = 0, slow = 0;
+    [[nodiscard]] std::uint64_t total() const { return drop + timeout + garbage + error + slow; }
+    FaultCounts& operator+=(const FaultCounts& o);
+};
+
+/// One injected fault, for an observer (the fault log).
+struct FaultEvent {
+    std::string instrument;
+    FaultKind kind = FaultKind::drop;
+    std::string message;  ///< the message it hit (first 80 bytes)
+};
+using FaultObserver = std::function<void(const FaultEvent&)>;
 
 /// What the instrument does with one received message.
 struct Exchange {
@@ -73,6 +122,14 @@ public:
     void set_faults(const FaultPlan& plan);
     [[nodiscard]] FaultPlan faults() const;
     void clear_faults() { set_faults(FaultPlan{}); }
+    /// Random faults by rate (replaces earlier ones; rate 0 switches them off). The observer, if any, is
+    /// called (outside every lock of the lab) for each fault injected.
+    void set_random_faults(const RandomFaults& faults, FaultObserver observer = {});
+    /// Messages received and faults injected since construction.
+    [[nodiscard]] FaultCounts fault_counts() const;
+    /// Whether an output of this instrument is live (pulse generator output on, supply output on with a
+    /// current): the lab's safety report. Under the bench lock.
+    [[nodiscard]] virtual std::optional<std::string> live_output_locked() const { return std::nullopt; }
     /// Pushes an instrument error: onto the SCPI queue (SCPI models) or into the status bytes (SRS,
     /// Lake Shore), as the model reports errors.
     void push_error(int code, std::string_view detail = {});
@@ -99,6 +156,10 @@ private:
     mutable std::mutex fault_mutex_;
     FaultPlan faults_;
     std::mt19937_64 garbage_rng_;
+    RandomFaults random_;
+    FaultObserver observer_;
+    std::mt19937_64 fault_rng_;
+    FaultCounts counts_;
 };
 
 /// An SCPI instrument: colon-tree commands, the error queue and the IEEE 488.2 common commands
