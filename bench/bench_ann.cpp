@@ -17,7 +17,9 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "mtjlab/ann/dataset.hpp"
 #include "mtjlab/ann/model_file.hpp"
@@ -138,8 +140,19 @@ void BM_TrainNaiveLoops(benchmark::State& state) {
 }
 
 void BM_TrainPyTorch(benchmark::State& state) {
-    if (std::system("python3 -c 'import torch' >/dev/null 2>&1") != 0) {
-        state.SkipWithError("PyTorch is not installed (python3 -c 'import torch' fails); not measured");
+    // The first interpreter that has torch: $MTJLAB_PYTHON, python3 on PATH, then Debian's /usr/bin/python3
+    // (python3-torch installs there; a pyenv/venv python3 on PATH usually does not see it).
+    std::string python;
+    std::vector<std::string> candidates = {"python3", "/usr/bin/python3"};
+    if (const char* e = std::getenv("MTJLAB_PYTHON"); e && *e) candidates.insert(candidates.begin(), e);
+    for (const std::string& c : candidates) {
+        if (std::system(("'" + c + "' -c 'import torch' >/dev/null 2>&1").c_str()) == 0) {
+            python = c;
+            break;
+        }
+    }
+    if (python.empty()) {
+        state.SkipWithError("PyTorch is not installed (no python3 with 'import torch'; apt-get install python3-torch)");
         for (auto _ : state) {
         }
         return;
@@ -163,7 +176,7 @@ for epoch in range(int(sys.argv[1])):
 print(time.time() - t0)
 )PY";
     for (auto _ : state) {
-        const std::string cmd = "python3 '" + script.string() + "' " + std::to_string(epochs());
+        const std::string cmd = "'" + python + "' '" + script.string() + "' " + std::to_string(epochs());
         FILE* p = ::popen(cmd.c_str(), "r");
         double secs = NAN;
         if (p && std::fscanf(p, "%lf", &secs) != 1) secs = NAN;

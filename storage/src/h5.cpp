@@ -112,8 +112,12 @@ template <typename ReadFn>
 std::string read_string_any(hid_t file_type, const Context& ctx, ReadFn&& read) {
     if (H5Tget_class(file_type) != H5T_STRING) fail(ctx, "not a string");
     const htri_t is_vlen = check(H5Tis_variable_str(file_type), ctx);
+    // Memory types take the file's character set: HDF5 has no ASCII <-> UTF-8 conversion path, and files written
+    // by other tools (h5py bytes, C programs using H5T_C_S1) hold ASCII strings.
+    const H5T_cset_t cset = H5Tget_cset(file_type);
     if (is_vlen > 0) {
         DataType mem = DataType::vlen_utf8();
+        if (cset != H5T_CSET_ERROR) check(H5Tset_cset(mem.id(), cset), ctx);
         char* p = nullptr;
         check(read(mem.id(), static_cast<void*>(&p)), ctx);
         std::string s = p ? std::string(p) : std::string();
@@ -123,6 +127,7 @@ std::string read_string_any(hid_t file_type, const Context& ctx, ReadFn&& read) 
     const std::size_t size = H5Tget_size(file_type);
     if (size == 0) fail(ctx, "string type of size 0");
     DataType mem = DataType::fixed_utf8(size);
+    if (cset != H5T_CSET_ERROR) check(H5Tset_cset(mem.id(), cset), ctx);
     check(H5Tset_strpad(mem.id(), H5T_STR_NULLPAD), ctx);
     std::string buf(size, '\0');
     check(read(mem.id(), static_cast<void*>(buf.data())), ctx);
@@ -327,6 +332,36 @@ DataSet Group::write_vector(const std::string& name, const std::vector<double>& 
     return ds;
 }
 
+DataSet Group::write_array(const std::string& name, hid_t file_type, hid_t mem_type, const void* data,
+                           const std::vector<hsize_t>& dims) {
+    const Context c = ctx("create dataset", name);
+    DataSpace sp(dims.empty() ? H5Screate(H5S_SCALAR)
+                              : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+                 c);
+    const hid_t d = check(H5Dcreate2(id(), name.c_str(), file_type, sp.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), c);
+    DataSet ds(d, ctx("", name));
+    hsize_t n = 1;
+    for (const hsize_t k : dims) n *= k;
+    if (n > 0) {
+        if (data == nullptr) fail(ctx("write", name), "no data");
+        check(H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), ctx("write", name));
+    }
+    return ds;
+}
+
+DataSet Group::write_strings(const std::string& name, const std::vector<std::string>& values) {
+    const Context c = ctx("create string dataset", name);
+    const DataType type = DataType::vlen_utf8();
+    DataSpace sp = DataSpace::simple1d(values.size(), values.size());
+    const hid_t d = check(H5Dcreate2(id(), name.c_str(), type.id(), sp.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), c);
+    DataSet ds(d, ctx("", name));
+    std::vector<const char*> ptrs;
+    ptrs.reserve(values.size());
+    for (const std::string& v : values) ptrs.push_back(v.c_str());
+    if (!ptrs.empty()) check(H5Dwrite(d, type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), ctx("write", name));
+    return ds;
+}
+
 // ---- DataSet
 DataSpace DataSet::space() const { return DataSpace(H5Dget_space(id()), ctx("get dataspace")); }
 DataType DataSet::type() const { return DataType(H5Dget_type(id()), ctx("get datatype")); }
@@ -376,6 +411,16 @@ std::vector<double> DataSet::read_doubles() const {
     return v;
 }
 
+std::vector<float> DataSet::read_floats() const {
+    const auto cls = type_class();
+    if (cls != H5T_FLOAT && cls != H5T_INTEGER) fail(ctx("read"), "not numeric");
+    hsize_t n = 1;
+    for (const hsize_t k : dims()) n *= k;
+    std::vector<float> v(static_cast<std::size_t>(n));
+    if (n > 0) check(H5Dread(id(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), ctx("read"));
+    return v;
+}
+
 std::string DataSet::read_string() const {
     const Context c = ctx("read string");
     DataType ft = type();
@@ -421,6 +466,7 @@ File File::open(const std::string& path, Access access) {
     if (!std::filesystem::exists(path, ec)) fail(c, "no such file");
     if (!std::filesystem::is_regular_file(path, ec)) fail(c, "not a regular file");
     if (::access(path.c_str(), R_OK) != 0) fail(c, std::strerror(errno));
+    if (!is_hdf5(path)) throw StorageError(path + ": not an HDF5 file");
     PropList fapl(H5P_FILE_ACCESS, c);
     unsigned flags = H5F_ACC_RDONLY;
     switch (access) {
@@ -431,6 +477,10 @@ File File::open(const std::string& path, Access access) {
     }
     if (access == Access::read_write || access == Access::read_write_swmr)
         check(H5Pset_libver_bounds(fapl.id(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), c);
+    // A SWMR reader retries a metadata block whose checksum fails (a torn read of a block the writer is
+    // rewriting), sleeping 1, 2, 4, ... ns between attempts. HDF5's default of 100 attempts makes a corrupt
+    // block a hang of years (found by tests/fuzz/fuzz_run_file); 24 attempts wait at most ~17 ms in total.
+    if (access == Access::read_swmr) check(H5Pset_metadata_read_attempts(fapl.id(), 24), c);
     const hid_t f = check(H5Fopen(path.c_str(), flags, fapl.id()), c);
     return File(f, Context{path, "/", ""});
 }

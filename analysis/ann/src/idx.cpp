@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <string>
@@ -60,8 +61,19 @@ public:
     }
 
     void read_payload(std::vector<std::uint8_t>& out, std::size_t n, const char* what) {
-        out.resize(n);
-        const std::size_t got = read(out.data(), n);
+        // Grow with the bytes actually there: a 16-byte header may declare 2 GiB, which must not be allocated
+        // (and zero-filled) before the file turns out to be truncated (found by tests/fuzz/fuzz_idx).
+        constexpr std::size_t step = std::size_t{1} << 24;
+        out.clear();
+        std::size_t got = 0;
+        while (got < n) {
+            const std::size_t want = std::min(step, n - got);
+            out.resize(got + want);
+            const std::size_t r = read(out.data() + got, want);
+            got += r;
+            if (r < want) break;
+        }
+        out.resize(got);
         if (got != n) {
             throw InputError(fmt::format("{}: truncated: expected {} bytes of {}, found {}", file_.string(), n,
                                          what, got));

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "h5.hpp"
+#include "mtjlab/storage/h5.hpp"
 #include "mtjlab/core/error.hpp"
 
 namespace mtjlab::ann {
@@ -118,17 +118,19 @@ std::vector<Row> read_csv_rows(const fs::path& file) {
 }
 
 std::vector<Row> read_h5_rows(const fs::path& file) {
-    const auto f = detail::h5::File::open_read(file);
-    if (!f.exists("/conductance_states")) {
+    const auto f = storage::h5::File::open(file.string(), storage::h5::Access::read_only);
+    if (!f.exists("conductance_states")) {
         throw InputError(fmt::format("{}: no group /conductance_states", file.string()));
     }
     auto col = [&](const std::string& name, bool required) {
-        const std::string p = "/conductance_states/" + name;
+        const std::string p = "conductance_states/" + name;
         if (!f.exists(p)) {
-            if (required) throw InputError(fmt::format("{}: no dataset {}", file.string(), p));
+            if (required) throw InputError(fmt::format("{}: no dataset /{}", file.string(), p));
             return std::vector<double>{};
         }
-        return f.read_doubles(p);
+        const auto ds = f.open_dataset(p);
+        if (ds.dims().size() != 1) throw InputError(fmt::format("{}: /{} is not a 1-D dataset", file.string(), p));
+        return ds.read_doubles();
     };
     const auto th = col("thickness_nm", true), cells = col("cells", true), state = col("state", true),
                g = col("g_norm", true), gs = col("g_norm_std", true), r = col("r_ohm", false),

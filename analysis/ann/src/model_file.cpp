@@ -7,7 +7,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "h5.hpp"
+#include "mtjlab/storage/h5.hpp"
 #include "mtjlab/core/error.hpp"
 #include "mtjlab/core/version.hpp"
 
@@ -22,28 +22,35 @@ constexpr std::int64_t kFormatVersion = 1;
 void save_model(const fs::path& file, const Mlp& m, const ModelInfo& info) {
     const fs::path tmp = file.string() + fmt::format(".tmp{}", ::getpid());
     {
-        const auto f = detail::h5::File::create(tmp);
-        const auto h = static_cast<std::size_t>(m.hidden());
-        f.write_floats("/model/w1", m.w1.data(), kInputs, h);
-        f.write_floats("/model/b1", m.b1.data(), h, 0);
-        f.write_floats("/model/w2", m.w2.data(), h, kClasses);
-        f.write_floats("/model/b2", m.b2.data(), kClasses, 0);
-        f.set_attr("/model/w1", "description", "dense kernel input->hidden (inputs x outputs)");
-        f.set_attr("/model/w2", "description", "dense kernel hidden->output (inputs x outputs)");
-        f.set_attr("/", "format", kFormat);
-        f.set_attr("/", "format_version", kFormatVersion);
-        f.set_attr("/", "mtjlab_version", std::string(version_string()));
-        f.set_attr("/", "dataset", std::string(to_string(info.dataset)));
-        f.set_attr("/", "train_source", info.train_source);
-        f.set_attr("/", "config", info.config_json);
-        f.set_attr("/", "seed", static_cast<std::int64_t>(info.config.seed));
-        f.set_attr("/", "epochs", static_cast<std::int64_t>(info.config.epochs));
-        f.set_attr("/", "batch", static_cast<std::int64_t>(info.config.batch));
-        f.set_attr("/", "hidden", static_cast<std::int64_t>(m.hidden()));
-        f.set_attr("/", "learning_rate", info.config.learning_rate);
-        f.set_attr("/", "test_accuracy", info.test_accuracy);
-        f.set_attr("/", "train_seconds", info.train_seconds);
-        f.set_attr("/", "qat", static_cast<std::int64_t>(info.qat ? 1 : 0));
+        std::error_code ec;
+        fs::remove(tmp, ec);  // a leftover of a killed writer with our pid
+        auto f = storage::h5::File::create(tmp.string());
+        const auto h = static_cast<hsize_t>(m.hidden());
+        auto g = f.create_group("model");
+        auto w1 = g.write_array("w1", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, m.w1.data(), {kInputs, h});
+        (void)g.write_array("b1", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, m.b1.data(), {h});
+        auto w2 = g.write_array("w2", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, m.w2.data(), {h, kClasses});
+        (void)g.write_array("b2", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, m.b2.data(), {kClasses});
+        w1.set_attribute("description", "dense kernel input->hidden (inputs x outputs)");
+        w2.set_attribute("description", "dense kernel hidden->output (inputs x outputs)");
+        f.set_attribute("format", kFormat);
+        f.set_attribute("format_version", kFormatVersion);
+        f.set_attribute("mtjlab_version", std::string(version_string()));
+        f.set_attribute("dataset", std::string(to_string(info.dataset)));
+        f.set_attribute("train_source", info.train_source);
+        f.set_attribute("config", info.config_json);
+        f.set_attribute("seed", static_cast<std::int64_t>(info.config.seed));
+        f.set_attribute("epochs", static_cast<std::int64_t>(info.config.epochs));
+        f.set_attribute("batch", static_cast<std::int64_t>(info.config.batch));
+        f.set_attribute("hidden", static_cast<std::int64_t>(m.hidden()));
+        f.set_attribute("learning_rate", info.config.learning_rate);
+        f.set_attribute("test_accuracy", info.test_accuracy);
+        f.set_attribute("train_seconds", info.train_seconds);
+        f.set_attribute("qat", static_cast<std::int64_t>(info.qat ? 1 : 0));
+        w1.reset();
+        w2.reset();
+        g.reset();
+        f.close();
     }
     std::error_code ec;
     fs::rename(tmp, file, ec);
@@ -54,13 +61,19 @@ void save_model(const fs::path& file, const Mlp& m, const ModelInfo& info) {
 }
 
 ModelFile load_model(const fs::path& file) {
-    const auto f = detail::h5::File::open_read(file);
-    const auto fmt_attr = f.attr_string("/", "format");
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) throw InputError(fmt::format("{}: no such model file", file.string()));
+    const auto f = storage::h5::File::open(file.string(), storage::h5::Access::read_only);
+    const auto fmt_attr = f.optional_string_attribute("format");
     if (!fmt_attr || *fmt_attr != kFormat) {
         throw InputError(fmt::format("{}: not an mtjlab ANN model (attribute format != '{}')", file.string(), kFormat));
     }
-    const auto d1 = f.dims("/model/w1"), db1 = f.dims("/model/b1"), d2 = f.dims("/model/w2"),
-               db2 = f.dims("/model/b2");
+    auto dataset = [&](const char* name) {
+        if (!f.exists(name)) throw InputError(fmt::format("{}: no dataset /{}", file.string(), name));
+        return f.open_dataset(name);
+    };
+    const auto w1 = dataset("model/w1"), b1 = dataset("model/b1"), w2 = dataset("model/w2"), b2 = dataset("model/b2");
+    const auto d1 = w1.dims(), db1 = b1.dims(), d2 = w2.dims(), db2 = b2.dims();
     if (d1.size() != 2 || d1[0] != kInputs) {
         throw InputError(fmt::format("{}: /model/w1 has shape {}, expected 784 x H", file.string(),
                                      fmt::join(d1, " x ")));
@@ -74,8 +87,8 @@ ModelFile load_model(const fs::path& file) {
     }
     ModelFile out;
     out.model.resize(static_cast<int>(h));
-    auto load = [&](const char* name, float* dst, Eigen::Index n) {
-        const auto v = f.read_floats(name);
+    auto load = [&](const storage::h5::DataSet& ds, const char* name, float* dst, Eigen::Index n) {
+        const auto v = ds.read_floats();
         for (Eigen::Index i = 0; i < n; ++i) {
             if (!std::isfinite(v[static_cast<std::size_t>(i)])) {
                 throw InputError(fmt::format("{}: {} holds a non-finite value", file.string(), name));
@@ -83,22 +96,27 @@ ModelFile load_model(const fs::path& file) {
             dst[i] = v[static_cast<std::size_t>(i)];
         }
     };
-    load("/model/w1", out.model.w1.data(), out.model.w1.size());
-    load("/model/b1", out.model.b1.data(), out.model.b1.size());
-    load("/model/w2", out.model.w2.data(), out.model.w2.size());
-    load("/model/b2", out.model.b2.data(), out.model.b2.size());
+    load(w1, "/model/w1", out.model.w1.data(), out.model.w1.size());
+    load(b1, "/model/b1", out.model.b1.data(), out.model.b1.size());
+    load(w2, "/model/w2", out.model.w2.data(), out.model.w2.size());
+    load(b2, "/model/b2", out.model.b2.data(), out.model.b2.size());
+    auto str_attr = [&](const char* name) { return f.optional_string_attribute(name); };
+    auto num_attr = [&](const char* name) -> std::optional<double> {
+        if (!f.has_attribute(name)) return std::nullopt;
+        return f.double_attribute(name);
+    };
     ModelInfo& i = out.info;
-    i.dataset = parse_dataset_kind(f.attr_string("/", "dataset").value_or("fashion"));
-    i.train_source = f.attr_string("/", "train_source").value_or("");
-    i.config_json = f.attr_string("/", "config").value_or("{}");
+    i.dataset = parse_dataset_kind(str_attr("dataset").value_or("fashion"));
+    i.train_source = str_attr("train_source").value_or("");
+    i.config_json = str_attr("config").value_or("{}");
     i.config.hidden = static_cast<int>(h);
-    i.config.seed = static_cast<std::uint64_t>(f.attr_double("/", "seed").value_or(0));
-    i.config.epochs = static_cast<int>(f.attr_double("/", "epochs").value_or(0));
-    i.config.batch = static_cast<int>(f.attr_double("/", "batch").value_or(0));
-    i.config.learning_rate = f.attr_double("/", "learning_rate").value_or(0);
-    i.test_accuracy = f.attr_double("/", "test_accuracy").value_or(0);
-    i.train_seconds = f.attr_double("/", "train_seconds").value_or(0);
-    i.qat = f.attr_double("/", "qat").value_or(0) != 0;
+    i.config.seed = static_cast<std::uint64_t>(num_attr("seed").value_or(0));
+    i.config.epochs = static_cast<int>(num_attr("epochs").value_or(0));
+    i.config.batch = static_cast<int>(num_attr("batch").value_or(0));
+    i.config.learning_rate = num_attr("learning_rate").value_or(0);
+    i.test_accuracy = num_attr("test_accuracy").value_or(0);
+    i.train_seconds = num_attr("train_seconds").value_or(0);
+    i.qat = num_attr("qat").value_or(0) != 0;
     return out;
 }
 

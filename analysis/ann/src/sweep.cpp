@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "h5.hpp"
+#include "mtjlab/storage/h5.hpp"
 #include "mtjlab/core/error.hpp"
 #include "rng.hpp"
 
@@ -155,31 +155,38 @@ void write_sweep_csv(const std::filesystem::path& file, const std::vector<SweepC
 
 void write_sweep_h5(const std::filesystem::path& file, const std::vector<SweepCell>& cells,
                     const std::string& config_json) {
-    const auto f = detail::h5::File::create(file);
-    f.create_group("/sweep");
+    std::error_code ec;
+    std::filesystem::remove(file, ec);  // the sweep file is rewritten as a whole
+    auto f = storage::h5::File::create(file.string());
+    auto g = f.create_group("sweep");
+    auto write = [&](const char* name, const std::vector<double>& v, const char* units) {
+        g.write_vector(name, v).set_attribute("units", units);
+    };
     auto col = [&](auto getter) {
         std::vector<double> v;
         for (const auto& c : cells) v.push_back(static_cast<double>(getter(c)));
         return v;
     };
-    f.write_doubles("/sweep/thickness_nm", col([](const SweepCell& c) { return c.thickness_nm; }), "nm");
-    f.write_doubles("/sweep/tmr", col([](const SweepCell& c) { return c.tmr; }), "1");
-    f.write_doubles("/sweep/cells", col([](const SweepCell& c) { return c.cells; }), "1");
-    f.write_doubles("/sweep/states", col([](const SweepCell& c) { return c.states; }), "1");
-    f.write_doubles("/sweep/r_p_ohm", col([](const SweepCell& c) { return c.r_p_ohm; }), "Ohm");
-    f.write_doubles("/sweep/r_ap_ohm", col([](const SweepCell& c) { return c.r_ap_ohm; }), "Ohm");
-    f.write_doubles("/sweep/accuracy_mean", col([](const SweepCell& c) { return c.mean; }), "1");
-    f.write_doubles("/sweep/accuracy_std", col([](const SweepCell& c) { return c.std; }), "1");
-    f.write_doubles("/sweep/float_accuracy", col([](const SweepCell& c) { return c.float_mean; }), "1");
+    write("thickness_nm", col([](const SweepCell& c) { return c.thickness_nm; }), "nm");
+    write("tmr", col([](const SweepCell& c) { return c.tmr; }), "1");
+    write("cells", col([](const SweepCell& c) { return c.cells; }), "1");
+    write("states", col([](const SweepCell& c) { return c.states; }), "1");
+    write("r_p_ohm", col([](const SweepCell& c) { return c.r_p_ohm; }), "Ohm");
+    write("r_ap_ohm", col([](const SweepCell& c) { return c.r_ap_ohm; }), "Ohm");
+    write("accuracy_mean", col([](const SweepCell& c) { return c.mean; }), "1");
+    write("accuracy_std", col([](const SweepCell& c) { return c.std; }), "1");
+    write("float_accuracy", col([](const SweepCell& c) { return c.float_mean; }), "1");
     std::vector<std::string> mapping, source;
     for (const auto& c : cells) {
         mapping.push_back(c.mapping);
         source.push_back(c.source);
     }
-    f.write_strings("/sweep/mapping", mapping);
-    f.write_strings("/sweep/source", source);
-    f.set_attr("/sweep", "configuration", config_json);
-    f.set_attr("/sweep", "description", "test accuracy (fraction) after post-training quantization per level set");
+    (void)g.write_strings("mapping", mapping);
+    (void)g.write_strings("source", source);
+    g.set_attribute("configuration", config_json);
+    g.set_attribute("description", "test accuracy (fraction) after post-training quantization per level set");
+    g.reset();
+    f.close();
 }
 
 }  // namespace mtjlab::ann

@@ -162,6 +162,12 @@ public:
     [[nodiscard]] DataSet create_scalar(const std::string& name, const DataType& type);
     /// Contiguous 1-D dataset with these values (results, tables).
     [[nodiscard]] DataSet write_vector(const std::string& name, const std::vector<double>& values);
+    /// Contiguous N-D dataset (row-major `dims`, product = element count of `data`) stored as `file_type`
+    /// from memory of `mem_type` (e.g. H5T_IEEE_F32LE from H5T_NATIVE_FLOAT for network weights).
+    [[nodiscard]] DataSet write_array(const std::string& name, hid_t file_type, hid_t mem_type, const void* data,
+                                      const std::vector<hsize_t>& dims);
+    /// 1-D dataset of variable-length UTF-8 strings (h5py reads it as str).
+    [[nodiscard]] DataSet write_strings(const std::string& name, const std::vector<std::string>& values);
 };
 
 class DataSet : public Object {
@@ -182,6 +188,10 @@ public:
     void read_1d(hsize_t offset, hsize_t count, hid_t mem_type, void* data) const;
     /// Whole 1-D dataset as doubles (numeric classes are converted by HDF5).
     [[nodiscard]] std::vector<double> read_doubles() const;
+    /// Whole numeric dataset of any rank, row-major, converted to float.
+    [[nodiscard]] std::vector<float> read_floats() const;
+    /// Dimensions of the dataset (empty for a scalar).
+    [[nodiscard]] std::vector<hsize_t> dims() const { return space().dims(); }
     /// Scalar string dataset (fixed or variable length) read/write.
     [[nodiscard]] std::string read_string() const;
     void write_fixed_string(std::string_view value);  ///< truncated to the type size - 1 (UTF-8 safe)
