@@ -18,5 +18,6 @@ void register_lab(CLI::App& app, const GlobalOptions& global);          // lab s
 void register_analyze(CLI::App& app, const GlobalOptions& global);      // analyze
 void register_ann(CLI::App& app, const GlobalOptions& global);          // ann train|eval|sweep
 void register_run(CLI::App& app, const GlobalOptions& global);          // run RECIPE --station ...
+void register_campaign(CLI::App& app, const GlobalOptions& global);     // campaign --virtual --preset paper
 
 }  // namespace mtjlab::cli

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     cli::register_analyze(app, global);
     cli::register_ann(app, global);
     cli::register_run(app, global);
+    cli::register_campaign(app, global);
 
     try {
         app.parse(argc, argv);
