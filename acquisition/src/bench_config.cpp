@@ -34,6 +34,7 @@ BenchCalibration calibration_of(const Station& s) {
     c.time_constant = s.calibration.time_constant;
     c.ramp_rate_t_per_s = s.limits.max_ramp_rate_T_per_s;
     c.ramp_step = Tesla(1e-3);
+    c.field_closed_loop = s.calibration.field_control == FieldControl::gaussmeter;
     return c;
 }
 

@@ -1,5 +1,6 @@
 #include "mtjlab/acquisition/guard.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -37,6 +38,11 @@ GuardedBench::GuardedBench(Instruments instruments, BenchLimits limits, BenchCal
         throw InputError("a run needs a pulse generator, a lock-in and a magnet supply");
     if (auto p = check_ramp_rate(cal_.ramp_rate_t_per_s, limits_)) throw LimitError("ramp: " + *p);
     if (!(cal_.ramp_step.si() > 0)) throw InputError("ramp step must be positive");
+    model_k_ = cal_.coil_constant_t_per_a;
+    if (cal_.field_closed_loop && !inst_.gaussmeter)
+        throw InputError("closed-loop field control needs a gaussmeter (station [instruments.gaussmeter])");
+    if (cal_.field_closed_loop && !(cal_.field_tolerance.si() > 0))
+        throw InputError("closed-loop field control: the field tolerance must be positive");
 }
 
 void GuardedBench::checkpoint() const {
@@ -50,6 +56,8 @@ void GuardedBench::initialize() {
     inst_.magnet->set_current(Ampere(0.0));
     inst_.magnet->set_output(true);
     field_ = Tesla(0.0);
+    current_ = Ampere(0.0);
+    field_measured_.reset();
     checkpoint();
     if (auto p = check_read(cal_.read_amplitude, limits_)) throw LimitError("lock-in reference: " + *p);
     inst_.lockin->set_reference_frequency(cal_.read_frequency);
@@ -62,14 +70,104 @@ void GuardedBench::initialize() {
     last_change_ = clock_.now();
 }
 
-void GuardedBench::step_current(Tesla field, bool for_safety) {
-    const Ampere i = coil_current_for(field, cal_);
+Ampere GuardedBench::current_for(Tesla field, bool for_safety) const {
+    // The safe-state ramp ends at 0 A whatever the model says (outputs off means no coil current).
+    if (closed_loop() && for_safety && field_.si() != 0.0)
+        return Ampere(current_.si() * field.si() / field_.si());  // straight down from where the loop left it
+    if (!closed_loop() || for_safety) return coil_current_for(field, cal_);
+    return Ampere((field.si() - model_b0_) / model_k_);
+}
+
+void GuardedBench::send_current(Ampere i, Tesla field, bool for_safety) {
     // Belt and braces: the same checks as preflight, right before the driver is called.
     if (auto p = check_field(field, limits_)) throw LimitError("guard refused magnet command: " + *p);
     if (auto p = check_coil_current(i, limits_)) throw LimitError("guard refused magnet command: " + *p);
     if (!for_safety) checkpoint();
     inst_.magnet->set_current(i);
+    current_ = i;
+}
+
+void GuardedBench::step_current(Tesla field, bool for_safety) {
+    send_current(current_for(field, for_safety), field, for_safety);
     field_ = field;
+}
+
+Tesla GuardedBench::read_gaussmeter() {
+    for (int attempt = 0;; ++attempt) {
+        checkpoint();
+        try {
+            return inst_.gaussmeter->read_field();
+        } catch (const TimeoutError& e) {
+            if (attempt >= 2) throw;
+            log::get("acquisition")->warn("gaussmeter read failed ({}); retrying", e.what());
+        } catch (const TransportError& e) {
+            if (attempt >= 2) throw;
+            log::get("acquisition")->warn("gaussmeter read failed ({}); retrying", e.what());
+        } catch (const ProtocolError& e) {
+            if (attempt >= 2) throw;
+            log::get("acquisition")->warn("gaussmeter read failed ({}); retrying", e.what());
+        }
+        ++read_retries_;
+    }
+}
+
+void GuardedBench::close_loop(Tesla target) {
+    const double tol = cal_.field_tolerance.si();
+    const double k_nominal = cal_.coil_constant_t_per_a;
+    auto measure = [&] {
+        wait(cal_.field_settle);
+        const Tesla b = read_gaussmeter();
+        if (!std::isfinite(b.si()))
+            throw InstrumentError(fmt::format("closed-loop field control: gaussmeter reading {} is not a number", b.si()));
+        if (auto p = check_field(b, limits_))
+            throw LimitError(fmt::format("closed-loop field control: the gaussmeter reads {:.4g} mT for a target of "
+                                         "{:.4g} mT: {}",
+                                         b.si() * 1e3, target.si() * 1e3, *p));
+        field_measured_ = b;
+        return b.si();
+    };
+    double b = measure();
+    for (unsigned n = 0; std::abs(target.si() - b) > tol; ++n) {
+        if (n >= cal_.field_max_corrections)
+            throw InstrumentError(fmt::format(
+                "closed-loop field control: {} corrections left {:.4g} mT for a target of {:.4g} mT (tolerance "
+                "{:.3g} mT, coil current {:.5g} A); check the coil constant, the gaussmeter probe and the magnet",
+                n, b * 1e3, target.si() * 1e3, tol * 1e3, current_.si()));
+        const double err = target.si() - b;
+        const Ampere from = current_;
+        const Ampere to(from.si() + err / model_k_);
+        if (auto p = check_coil_current(to, limits_))
+            throw LimitError(fmt::format("closed-loop field control: {:.4g} mT needs about {:.5g} A: {}",
+                                         target.si() * 1e3, to.si(), *p));
+        // The correction is a ramp too: steps of at most ramp_step (in field terms) at the ramp rate.
+        const double span = std::abs(err);
+        const int steps = std::max(1, static_cast<int>(std::ceil(span / cal_.ramp_step.si() - 1e-9)));
+        for (int s = 1; s <= steps; ++s) {
+            const double f = static_cast<double>(s) / static_cast<double>(steps);
+            send_current(Ampere(from.si() + (to.si() - from.si()) * f), target, false);
+            clock_.wait(Second(span / steps / cal_.ramp_rate_t_per_s));
+        }
+        ++field_corrections_;
+        const double b_new = measure();
+        // Learn the coil constant from the response when the step is well above the gaussmeter noise.
+        const double di = to.si() - from.si();
+        if (std::abs(b_new - b) > 10 * tol && di != 0) {
+            const double k = (b_new - b) / di;
+            if (k > 0.5 * k_nominal && k < 2 * k_nominal) model_k_ = k;
+        }
+        b = b_new;
+    }
+    // Converged: learn the model from this fix (and the coil constant from the previous one when far enough
+    // away), so the next field change starts close and needs fewer corrections.
+    const double i_now = current_.si();
+    if (last_fix_ && std::abs(b - last_fix_->second) > std::max(2e-3, 40 * tol)) {
+        const double k = (b - last_fix_->second) / (i_now - last_fix_->first);
+        if (k > 0.5 * k_nominal && k < 2 * k_nominal) model_k_ = k;
+        last_fix_ = std::make_pair(i_now, b);
+    } else if (!last_fix_) {
+        last_fix_ = std::make_pair(i_now, b);
+    }
+    model_b0_ = b - model_k_ * i_now;
 }
 
 void GuardedBench::ramp(Tesla target, bool for_safety) {
@@ -88,8 +186,12 @@ void GuardedBench::ramp(Tesla target, bool for_safety) {
 void GuardedBench::set_field(const SetField& s) {
     if (auto p = check_field(s.field, limits_)) throw LimitError("guard refused field step: " + *p);
     if (auto p = check_coil_current(s.current, limits_)) throw LimitError("guard refused field step: " + *p);
-    if (std::abs(s.field.si() - field_.si()) <= 1e-15) return;  // already there: no I/O
+    // Already there: no I/O (closed loop: only once the gaussmeter has confirmed it since the last
+    // initialize/make_safe, e.g. the remanence at 0 A is corrected on the first zero-field step).
+    const bool confirmed = !closed_loop() || field_measured_.has_value();
+    if (std::abs(s.field.si() - field_.si()) <= 1e-15 && confirmed) return;
     ramp(s.field, false);
+    if (closed_loop()) close_loop(s.field);
 }
 
 void GuardedBench::pulse(const ApplyPulse& p) {
@@ -203,6 +305,7 @@ std::string GuardedBench::make_safe() noexcept {
     };
     try {
         if (std::abs(field_.si()) > 0) ramp(Tesla(0.0), true);
+        if (current_.si() != 0.0) send_current(Ampere(0.0), Tesla(0.0), true);  // closed loop: offset current
     } catch (const std::exception& e) {
         note("ramping the field to zero", e);
     }
@@ -217,6 +320,7 @@ std::string GuardedBench::make_safe() noexcept {
             note(what, e);
         }
     }
+    field_measured_.reset();
     pulse_output_on_ = false;
     pulse_configured_ = false;
     ranged_ = false;

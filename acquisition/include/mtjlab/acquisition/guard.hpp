@@ -4,6 +4,7 @@
 // is the second line), plus the safe state (field ramped to zero, outputs off) on every exit path.
 #include <functional>
 #include <optional>
+#include <utility>
 #include <string>
 
 #include "mtjlab/acquisition/cancel.hpp"
@@ -54,6 +55,12 @@ public:
     /// reference at the calibrated amplitude and frequency. The pulse output stays off until the first pulse.
     void initialize();
     /// Ramps to the field in steps of at most cal.ramp_step at cal.ramp_rate; each step is checked.
+    /// With closed-loop control (cal.field_closed_loop and a gaussmeter) the ramp follows the learned
+    /// coil model, then the gaussmeter is read and the current corrected (each correction checked
+    /// against the coil-current and field limits before it is sent) until the field is within
+    /// cal.field_tolerance; InstrumentError when cal.field_max_corrections do not get there, LimitError
+    /// when the correction would need a current beyond the limit or the gaussmeter shows a field beyond
+    /// the field limit (the bench is left for make_safe()).
     void set_field(const SetField& step);
     /// One pulse (configures width/amplitude only when they change; turns the output on the first time).
     void pulse(const ApplyPulse& step);
@@ -69,6 +76,13 @@ public:
     [[nodiscard]] Second now() const { return clock_.now(); }
     [[nodiscard]] Tesla field() const { return field_; }
     [[nodiscard]] unsigned read_retries() const { return read_retries_; }
+    /// Closed loop: gaussmeter reading after the last field change (nullopt when open loop).
+    [[nodiscard]] std::optional<Tesla> field_measured() const { return field_measured_; }
+    /// Closed loop: corrections sent so far (all field changes).
+    [[nodiscard]] unsigned field_corrections() const { return field_corrections_; }
+    /// Closed loop: present coil model B = k * I + b0 (starts at the calibrated k and b0 = 0).
+    [[nodiscard]] double coil_model_k() const { return model_k_; }
+    [[nodiscard]] Tesla coil_model_offset() const { return Tesla(model_b0_); }
     [[nodiscard]] const Instruments& instruments() const { return inst_; }
     [[nodiscard]] const BenchLimits& limits() const { return limits_; }
     [[nodiscard]] const BenchCalibration& calibration() const { return cal_; }
@@ -78,6 +92,11 @@ private:
     void checkpoint() const;
     void step_current(Tesla field, bool for_safety);
     void ramp(Tesla target, bool for_safety);
+    [[nodiscard]] bool closed_loop() const { return cal_.field_closed_loop && inst_.gaussmeter != nullptr; }
+    [[nodiscard]] Ampere current_for(Tesla field, bool for_safety) const;
+    void send_current(Ampere i, Tesla field, bool for_safety);
+    Tesla read_gaussmeter();
+    void close_loop(Tesla target);
     Instruments inst_;
     BenchLimits limits_;
     BenchCalibration cal_;
@@ -94,6 +113,12 @@ private:
     bool ranged_ = false;
     Second last_change_{-1e30};
     unsigned read_retries_ = 0;
+    Ampere current_{0.0};                 // last coil current sent
+    std::optional<Tesla> field_measured_;
+    unsigned field_corrections_ = 0;
+    double model_k_ = 0.0;                // learned coil constant (closed loop)
+    double model_b0_ = 0.0;               // learned offset (remanence), T
+    std::optional<std::pair<double, double>> last_fix_;  // (I, B measured) of the last converged point
 };
 
 /// RAII: make_safe() when leaving the scope, however it is left.

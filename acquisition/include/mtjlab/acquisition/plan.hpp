@@ -33,6 +33,12 @@ struct BenchCalibration {
     Second time_constant{0.1};            ///< lock-in time constant
     double ramp_rate_t_per_s = 0.1;       ///< how fast the engine ramps the field (<= the limit)
     Tesla ramp_step{1e-3};                ///< largest field step of a ramp
+    /// Closed-loop field control: after each field change the gaussmeter is read and the coil current
+    /// corrected until |B_measured - B_target| <= field_tolerance (station field_control = "gaussmeter").
+    bool field_closed_loop = false;
+    Tesla field_tolerance{50e-6};         ///< absolute tolerance of the closed loop
+    unsigned field_max_corrections = 6;   ///< corrections per field change before the run fails
+    Second field_settle{0.05};            ///< wait after a correction before the gaussmeter is read
 };
 
 /// Converts a field setpoint into the coil current that produces it.
