@@ -13,6 +13,7 @@
 #include "mtjlab/devices_sim/virtual_lab.hpp"
 #include "mtjlab/drivers/registry.hpp"
 #include "mtjlab/drivers/transport/in_process.hpp"
+#include "mtjlab/drivers/transport/transport.hpp"
 
 using namespace mtjlab;
 using namespace mtjlab::acquisition;
@@ -38,7 +39,9 @@ struct Lab {
         lo.instruments = {{"pulse_gen", "33522B", false}, {"lockin", "SR830", false}, {"magnet", "BOP 20-10M", false}};
         return lo;
     }
-    Lab() : lab(options()) {
+    /// `sockets`: serve the lab on loopback TCP and connect the drivers there (how `mtjlab run --virtual`
+    /// and the campaign run); otherwise in process (no transport cost at all: the harshest comparison).
+    explicit Lab(bool sockets = false) : lab(options()) {
         cal.coil_constant_t_per_a = 0.0125;
         cal.time_constant = Second(0.03);
         cal.ramp_rate_t_per_s = 0.05;
@@ -47,8 +50,15 @@ struct Lab {
         limits.max_coil_current = Ampere(8);
         limits.max_ramp_rate_t_per_s = 0.05;
         lab.set_coil(cal.coil_constant_t_per_a, Tesla(0.0));
+        if (sockets) lab.start();
         auto session = [&](const std::string& name, const char* model) {
-            auto t = std::make_unique<drivers::InProcessTransport>(lab.handler(name), "SIM::" + name);
+            std::unique_ptr<drivers::Transport> t;
+            if (sockets) {
+                for (const auto& ep : lab.endpoints())
+                    if (ep.name == name) t = drivers::open_transport(ep.tcp_resource);
+            } else {
+                t = std::make_unique<drivers::InProcessTransport>(lab.handler(name), "SIM::" + name);
+            }
             return std::make_shared<drivers::ScpiSession>(std::move(t),
                                                           drivers::session_options_for(drivers::find_model(model), name));
         };
@@ -86,8 +96,8 @@ struct Lab {
 };
 
 /// The same transactions as the engine, written by hand: one current step, settle, SNAP?, SENS?.
-void BM_DirectDrivers(benchmark::State& state) {
-    Lab l;
+void BM_DirectDrivers(benchmark::State& state, bool sockets) {
+    Lab l(sockets);
     auto clock = l.clock();
     l.magnet->configure_current_mode();
     l.magnet->set_output(true);
@@ -117,8 +127,8 @@ void BM_DirectDrivers(benchmark::State& state) {
 }
 
 /// The engine: guard checks on every command, ramp, durable append per point, progress, provenance.
-void BM_Engine(benchmark::State& state) {
-    Lab l;
+void BM_Engine(benchmark::State& state, bool sockets) {
+    Lab l(sockets);
     const fs::path dir = fs::temp_directory_path() / ("mtjlab_bench_acq_" + std::to_string(::getpid()));
     fs::create_directories(dir);
     Job job;
@@ -147,6 +157,8 @@ void BM_Engine(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_DirectDrivers)->Unit(benchmark::kMillisecond)->MinTime(2.0);
-BENCHMARK(BM_Engine)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_DirectDrivers, in_process, false)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_Engine, in_process, false)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_DirectDrivers, loopback_tcp, true)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_Engine, loopback_tcp, true)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK_MAIN();
