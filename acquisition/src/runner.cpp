@@ -68,7 +68,9 @@ std::string StationBench::snapshot_json() const {
         for (const auto& set : inst->settings()) s[set.name] = {{"value", set.value}, {"unit", set.unit}};
         j[role] = {{"model", cfg.model}, {"resource", cfg.resource}, {"idn", impl_->idn.at(role)}, {"settings", s}};
     }
-    return j.dump();
+    // Replies are outside input: an *IDN? answered with bytes that are not UTF-8 (a garbled link) must not
+    // make the provenance unwritable (nlohmann throws type_error 316); such bytes become U+FFFD.
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 const std::map<std::string, std::string>& StationBench::idn() const { return impl_->idn; }

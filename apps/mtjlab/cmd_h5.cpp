@@ -10,6 +10,8 @@
 
 namespace mtjlab::cli {
 
+void register_h5_compare(CLI::App& h5);  // h5 compare (cmd_compare.cpp)
+
 namespace {
 
 std::string type_name(storage::ColumnType t) { return t == storage::ColumnType::int32 ? "int32" : "float64"; }
@@ -128,6 +130,8 @@ void register_h5(CLI::App& app, const GlobalOptions& /*global*/) {
             print_text(*file, r);
         }
     });
+
+    register_h5_compare(*h5);
 
     auto* rec = app.add_subcommand("recover", "Close a run file whose writer died, keeping every acknowledged point");
     auto rfile = std::make_shared<std::string>();
