@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include "mtjlab/core/error.hpp"
+#include "mtjlab/core/text_file.hpp"
 #include "mtjlab/drivers/transport/resource.hpp"
 
 namespace mtjlab::acquisition {
@@ -223,11 +224,7 @@ Station parse_station(std::string_view toml_text, std::string source) {
 }
 
 Station load_station(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(fmt::format("{}: cannot read station file", path.string()));
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return parse_station(ss.str(), path.string());
+    return parse_station(read_text_file(path, max_recipe_bytes, "station"), path.string());
 }
 
 std::shared_ptr<drivers::ScpiSession> open_session(const InstrumentConfig& config) {

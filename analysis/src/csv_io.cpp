@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "mtjlab/analysis/io.hpp"
+#include "mtjlab/core/text_file.hpp"
 
 namespace mtjlab::analysis {
 namespace {
@@ -183,17 +184,17 @@ Run parse_csv(const std::string& text, const std::string& name) {
 }
 
 Run read_csv(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
     Run run;
-    if (!in) {
+    std::string text;
+    try {
+        text = read_text_file(path, max_csv_bytes, "CSV");
+    } catch (const InputError& e) {
         run.name = path.stem().string();
         run.source = path.string();
-        run.load_error = fmt::format("{}: cannot open file", path.string());
+        run.load_error = e.what();
         return run;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    run = parse_csv(ss.str(), path.string());
+    run = parse_csv(text, path.string());
     run.name = path.stem().string();
     run.source = path.string();
     return run;

@@ -37,6 +37,9 @@ Campaign parse_campaign(TomlTable& t) {
     c.description = t.string_or("description", "");
     if (auto w = t.opt_table("wafer")) {
         c.wafer.id = w->string_or("id", "W1");
+        // The id goes into run files, the manifest and the prober command's arguments: no shell or path syntax.
+        if (!valid_name(c.wafer.id) || c.wafer.id.size() > 64)
+            w->fail("id", "must be 1-64 letters, digits, '_' or '-'");
         c.wafer.t_min_nm = w->number_or("t_min_nm", 1.6);
         c.wafer.t_max_nm = w->number_or("t_max_nm", 2.6);
         if (c.wafer.t_max_nm < c.wafer.t_min_nm) w->fail("t_max_nm", "must be >= t_min_nm");

@@ -6,6 +6,7 @@
 
 #include "common.hpp"
 #include "mtjlab/core/error.hpp"
+#include "mtjlab/core/text_file.hpp"
 
 namespace mtjlab::recipes {
 namespace detail {
@@ -61,11 +62,7 @@ Recipe parse(std::string_view text, const std::string& file) {
 }
 
 Recipe load(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(fmt::format("{}: cannot open recipe file", path.string()));
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return parse(ss.str(), path.string());
+    return parse(read_text_file(path, max_recipe_bytes, "recipe"), path.string());
 }
 
 acquisition::Plan expand(const RunRecipe& recipe, const acquisition::BenchCalibration& cal) {
