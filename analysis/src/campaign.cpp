@@ -38,6 +38,8 @@ std::string DeviceIdentity::key() const {
 
 namespace {
 
+constexpr const char* kRvNeverSwitches = "R(V) loop never switches with an assist field";
+
 Extracted scaled(const Extracted& e, double k) {
     Extracted o = e;
     if (o.value) *o.value *= k;
@@ -104,6 +106,17 @@ std::vector<double> level_steps(const RunAnalysis& r) {
     return {};
 }
 
+std::vector<RunKind> device_value_kinds(std::string_view key) {
+    using K = RunKind;
+    if (key == "r_p_ohm" || key == "r_ap_ohm" || key == "tmr")
+        return {K::rh_loop, K::rv_pulse_train, K::field_free_rv};
+    if (key == "vc_ap_to_p_V" || key == "vc_p_to_ap_V") return {K::rv_pulse_train, K::field_free_rv};
+    if (key == "assist_ap_to_p_mT") return {K::rv_pulse_train};
+    if (key == "breakdown_V") return {K::breakdown_ramp};
+    if (key == "v50_V" || key == "width_V") return {K::switching_probability};
+    return {K::rh_loop};  // hc, hex, switching fields, squareness, reference-layer rotation
+}
+
 RunAnalysis analyze_run(Run run, const AnalysisOptions& opt) {
     RunAnalysis a;
     a.run = std::move(run);
@@ -127,7 +140,7 @@ RunAnalysis analyze_run(Run run, const AnalysisOptions& opt) {
             if (!a.rv->error.empty()) a.error = a.rv->error;
             if (a.rv->levels.levels.size() == 1 && a.error.empty() && !a.rv->field_free_switching.has_value()) {
                 a.dead = true;
-                a.dead_reason = "R(V) loop never switches with an assist field";
+                a.dead_reason = kRvNeverSwitches;
             }
             break;
         case RunKind::breakdown_ramp:
@@ -365,61 +378,111 @@ Campaign analyze_campaign(std::vector<Run> runs, const AnalysisOptions& opt) {
         members[{d.cells, tkey(d.thickness_nm)}].push_back(i);
     }
     const auto keys = figure_keys();
+    // Figures of every run, computed once.
+    std::vector<std::vector<NamedFigure>> figs(c.runs.size());
+    for (std::size_t i = 0; i < c.runs.size(); ++i) figs[i] = figures(c.runs[i]);
     for (auto& [key, idx] : members) {
         GroupSummary g;
         g.cells = key.first;
         g.thickness_nm = c.runs[idx.front()].run.device.thickness_nm;
         g.runs = idx.size();
-        std::set<std::string> devs, dead_devs;
+        // Devices of the group, in order of first appearance.
+        std::vector<DeviceRecord> devs;
+        std::map<std::string, std::size_t> dev_index;
         for (std::size_t i : idx) {
             const auto& ra = c.runs[i];
             const std::string dk = ra.run.device.key().empty() ? ra.run.name : ra.run.device.key();
-            devs.insert(dk);
-            if (ra.dead) dead_devs.insert(dk);
+            auto [it, fresh] = dev_index.try_emplace(dk, devs.size());
+            if (fresh) {
+                DeviceRecord d;
+                d.key = dk;
+                d.thickness_nm = ra.run.device.thickness_nm;
+                d.cells = ra.run.device.cells;
+                devs.push_back(std::move(d));
+            }
+            devs[it->second].runs.push_back(i);
             if (ra.rv && ra.rv->field_free_switching) {
                 ++g.field_free_tested;
                 if (*ra.rv->field_free_switching) ++g.field_free_switched;
             }
         }
+        // Dead devices. A junction that reads short/open or an R(H) loop that never switches makes the device
+        // dead. An assisted R(V) loop that never switches while the device's R(H) loop does is not a dead
+        // device (the pulses were too weak): that run's flag is lifted and said in its notes.
+        for (auto& d : devs) {
+            bool rh_switches = false;
+            for (std::size_t i : d.runs)
+                if (c.runs[i].rh && c.runs[i].rh->levels.levels.size() >= 2 && !c.runs[i].dead) rh_switches = true;
+            for (std::size_t i : d.runs) {
+                auto& ra = c.runs[i];
+                if (!ra.dead) continue;
+                if (ra.rv && rh_switches && ra.dead_reason == kRvNeverSwitches) {
+                    ra.dead = false;
+                    ra.notes.push_back(
+                        "R(V) loop never switched although the device's R(H) loop switches: pulses or assist field "
+                        "too weak, the device is not dead");
+                    d.notes.push_back(fmt::format("run {}: R(V) loop never switched (not dead: its R(H) loop switches)",
+                                                  ra.run.name));
+                    continue;
+                }
+                if (!d.dead) {
+                    d.dead = true;
+                    d.dead_reason = fmt::format("{} (run {})", ra.dead_reason, ra.run.name);
+                }
+            }
+        }
         g.devices = devs.size();
-        g.dead = dead_devs.size();
-        // Figures per key, with robust outlier flags.
-        std::vector<std::vector<NamedFigure>> figs;
-        for (std::size_t i : idx) figs.push_back(figures(c.runs[i]));
+        g.dead = static_cast<std::size_t>(std::count_if(devs.begin(), devs.end(), [](const DeviceRecord& d) { return d.dead; }));
+        // One value per device and figure: the median of the device's runs of the preferred kind.
         for (std::size_t k = 0; k < keys.size(); ++k) {
+            const auto kinds = device_value_kinds(keys[k]);
             std::vector<double> vals;
-            std::vector<std::size_t> who;
-            for (std::size_t m = 0; m < idx.size(); ++m) {
-                if (c.runs[idx[m]].dead) continue;
-                const auto& e = figs[m][k].value;
-                if (e.ok() && std::isfinite(*e)) {
-                    vals.push_back(*e);
-                    who.push_back(idx[m]);
+            std::vector<std::size_t> who, nruns;
+            std::vector<double> dv;
+            for (std::size_t di = 0; di < devs.size(); ++di) {
+                const auto& d = devs[di];
+                if (d.dead) continue;
+                for (RunKind kind : kinds) {
+                    dv.clear();
+                    for (std::size_t i : d.runs) {
+                        if (c.runs[i].run.kind != kind || c.runs[i].dead) continue;
+                        const auto& e = figs[i][k].value;
+                        if (e.ok() && std::isfinite(*e)) dv.push_back(*e);
+                    }
+                    if (dv.empty()) continue;
+                    vals.push_back(detail::median(dv));
+                    who.push_back(di);
+                    nruns.push_back(dv.size());
+                    break;
                 }
             }
             if (vals.empty()) continue;
             FigureStats s;
             s.key = std::string(keys[k]);
             std::vector<double> kept;
-            if (vals.size() >= opt.outlier_min_count) {
-                const double med = detail::median(vals);
-                const double sig = detail::mad_sigma(vals);
-                for (std::size_t m = 0; m < vals.size(); ++m) {
-                    if (sig > 0 && std::abs(vals[m] - med) > opt.outlier_z * sig) {
-                        ++s.outliers;
-                        c.runs[who[m]].outliers.push_back(s.key);
-                    } else {
-                        kept.push_back(vals[m]);
+            const bool flag = vals.size() >= opt.outlier_min_count;
+            const double med = flag ? detail::median(vals) : 0.0;
+            const double sig = flag ? detail::mad_sigma(vals) : 0.0;
+            for (std::size_t m = 0; m < vals.size(); ++m) {
+                if (flag && sig > 0 && std::abs(vals[m] - med) > opt.outlier_z * sig) {
+                    ++s.outliers;
+                    auto& d = devs[who[m]];
+                    d.outliers.push_back(s.key);
+                    for (std::size_t i : d.runs) {
+                        const auto& e = figs[i][k].value;
+                        if (e.ok()) c.runs[i].outliers.push_back(s.key);
                     }
+                } else {
+                    kept.push_back(vals[m]);
+                    s.runs += nruns[m];
                 }
-            } else {
-                kept = vals;
             }
             s.count = kept.size();
             s.mean = detail::mean(kept);
             s.std = detail::stddev(kept);
             g.stats.push_back(s);
         }
+        for (auto& d : devs) c.devices.push_back(std::move(d));
         c.groups.push_back(std::move(g));
     }
     for (const auto& g : c.groups)

@@ -81,7 +81,7 @@ nlohmann::json group_json(const GroupSummary& g) {
             continue;
         }
         j[std::string(key)] = {{"mean", num(s->mean)}, {"std", num(s->std)}, {"count", s->count},
-                               {"outliers", s->outliers}};
+                               {"outliers", s->outliers}, {"runs", s->runs}};
     }
     return j;
 }
@@ -147,6 +147,19 @@ nlohmann::json campaign_json(const Campaign& c) {
                                            {"r_ohm", row.r_ohm},
                                            {"r_ohm_std", row.r_ohm_std},
                                            {"devices", row.devices}});
+    j["devices"] = nlohmann::json::array();
+    for (const auto& d : c.devices) {
+        std::vector<std::string> runs;
+        for (std::size_t i : d.runs) runs.push_back(c.runs[i].run.name);
+        j["devices"].push_back({{"device", d.key},
+                                {"thickness_nm", num(d.thickness_nm)},
+                                {"cells", d.cells > 0 ? nlohmann::json(d.cells) : nlohmann::json(nullptr)},
+                                {"runs", runs},
+                                {"dead", d.dead},
+                                {"dead_reason", d.dead ? nlohmann::json(d.dead_reason) : nlohmann::json(nullptr)},
+                                {"outliers", d.outliers},
+                                {"notes", d.notes}});
+    }
     j["notes"] = c.notes;
     return j;
 }

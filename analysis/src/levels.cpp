@@ -46,20 +46,20 @@ public:
     /// Runs the DP up to kmax segments; afterwards boundaries(k) gives the segment starts.
     void run(std::size_t kmax) {
         kmax_ = kmax;
-        dp_.assign(kmax + 1, std::vector<double>(n_ + 1, inf));
-        arg_.assign(kmax + 1, std::vector<std::size_t>(n_ + 1, 0));
-        for (std::size_t i = 1; i <= n_; ++i) dp_[1][i] = cost(0, i);
+        dp_.assign((kmax + 1) * (n_ + 1), inf);
+        arg_.assign((kmax + 1) * (n_ + 1), 0);
+        for (std::size_t i = 1; i <= n_; ++i) dp(1, i) = cost(0, i);
         for (std::size_t k = 2; k <= kmax; ++k) solve(k, k, n_, k - 1, n_ - 1);
     }
 
-    [[nodiscard]] double total(std::size_t k) const { return dp_[k][n_]; }
+    [[nodiscard]] double total(std::size_t k) const { return dp_[k * (n_ + 1) + n_]; }
 
     /// Start index of each of the k segments (ascending), first is 0.
     [[nodiscard]] std::vector<std::size_t> starts(std::size_t k) const {
         std::vector<std::size_t> st(k, 0);
         std::size_t end = n_;
         for (std::size_t kk = k; kk >= 2; --kk) {
-            end = arg_[kk][end];
+            end = arg_[kk * (n_ + 1) + end];
             st[kk - 1] = end;
         }
         return st;
@@ -73,14 +73,14 @@ private:
         std::size_t bestj = optlo;
         const std::size_t jhi = std::min(mid - 1, opthi);
         for (std::size_t j = optlo; j <= jhi; ++j) {
-            const double c = dp_[k - 1][j] + cost(j, mid);
+            const double c = dp(k - 1, j) + cost(j, mid);
             if (c < best) {
                 best = c;
                 bestj = j;
             }
         }
-        dp_[k][mid] = best;
-        arg_[k][mid] = bestj;
+        dp(k, mid) = best;
+        arg_[k * (n_ + 1) + mid] = bestj;
         if (mid > lo) solve(k, lo, mid - 1, optlo, bestj);
         solve(k, mid + 1, hi, bestj, opthi);
     }
@@ -88,20 +88,24 @@ private:
     std::size_t n_;
     std::size_t kmax_ = 0;
     std::vector<double> s1_, s2_, cnt_;
-    std::vector<std::vector<double>> dp_;
-    std::vector<std::vector<std::size_t>> arg_;
+    double& dp(std::size_t k, std::size_t i) { return dp_[k * (n_ + 1) + i]; }
+    std::vector<double> dp_;          ///< (kmax + 1) x (n + 1), row-major
+    std::vector<std::size_t> arg_;
 };
 
-/// Sorts positive finite doubles ascending by an LSD radix sort on their bit patterns (the IEEE order of
-/// positive doubles equals the unsigned order of their bits); byte passes where all keys agree are skipped.
-void sort_positive(std::vector<double>& v) {
+/// Sorts positive finite doubles ascending: an LSD radix sort on the top 5 bytes of their bit patterns (the
+/// IEEE order of positive doubles equals the unsigned order of their bits; byte passes where all keys agree
+/// are skipped), then an insertion pass that orders the few keys equal in those bytes (relative differences
+/// below ~2e-9). The result is exactly sorted. `a` and `b` are scratch buffers.
+void sort_positive(std::vector<double>& v, std::vector<std::uint64_t>& a, std::vector<std::uint64_t>& b) {
     if (v.size() < 128) {
         std::sort(v.begin(), v.end());
         return;
     }
-    std::vector<std::uint64_t> a(v.size()), b(v.size());
+    a.resize(v.size());
+    b.resize(v.size());
     std::memcpy(a.data(), v.data(), v.size() * sizeof(double));
-    for (int pass = 0; pass < 8; ++pass) {
+    for (int pass = 3; pass < 8; ++pass) {
         const int shift = 8 * pass;
         std::size_t count[257] = {};
         for (std::uint64_t k : a) ++count[((k >> shift) & 0xff) + 1];
@@ -113,41 +117,62 @@ void sort_positive(std::vector<double>& v) {
         for (std::uint64_t k : a) b[count[(k >> shift) & 0xff]++] = k;
         a.swap(b);
     }
+    // Insertion fix-up: keys out of order differ only in their low 3 bytes (nearly sorted input: O(n)).
+    for (std::size_t i = 1; i < a.size(); ++i) {
+        const std::uint64_t k = a[i];
+        std::size_t j = i;
+        while (j > 0 && a[j - 1] > k) {
+            a[j] = a[j - 1];
+            --j;
+        }
+        a[j] = k;
+    }
     std::memcpy(v.data(), a.data(), v.size() * sizeof(double));
 }
+
+/// Per-thread scratch space of find_levels (no allocation per call once warm).
+struct Scratch {
+    std::vector<double> r_sorted, y;
+    std::vector<std::uint64_t> ka, kb;
+    std::vector<std::size_t> gi, bounds;
+};
 
 }  // namespace
 
 Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
     Levels out;
     out.assignment.assign(r_ohm.size(), -1);
-    std::vector<double> y;
-    y.reserve(r_ohm.size());
+    thread_local Scratch sc;
+    std::vector<double>& r_sorted = sc.r_sorted;
+    std::vector<double>& y = sc.y;
+    r_sorted.clear();
     for (double r : r_ohm)
-        if (std::isfinite(r) && r > 0) y.push_back(r);
-    const std::size_t n = y.size();
+        if (std::isfinite(r) && r > 0) r_sorted.push_back(r);
+    const std::size_t n = r_sorted.size();
     const std::size_t min_pts = std::max<std::size_t>(1, opt.min_points);
     if (n < min_pts || n == 0) {
         out.reason = fmt::format("too few valid resistance points ({})", n);
         return out;
     }
-    sort_positive(y);
-    const std::vector<double> r_sorted = y;
-    for (double& v : y) v = std::log(v);
-    const double centre = y[n / 2];
-    for (double& v : y) v -= centre;  // keeps the prefix sums well conditioned
+    sort_positive(r_sorted, sc.ka, sc.kb);
+    // ln R relative to the median (keeps the prefix sums well conditioned).
+    y.resize(n);
+    const double centre = std::log(r_sorted[n / 2]);
+    for (std::size_t i = 0; i < n; ++i) y[i] = std::log(r_sorted[i]) - centre;
 
     // Cut candidates: the segmentation is exact over blocks of consecutive sorted points. Up to
     // max_blocks/2 of the widest gaps always start a block (so separated levels of any size are exact) and
     // the rest are equal-count positions (so over-split alternatives are scored fairly at n/max_blocks
     // resolution). With n <= max_blocks every point is its own block: the plain exact DP.
     constexpr std::size_t max_blocks = 64;
-    std::vector<std::size_t> bounds;
+    std::vector<std::size_t>& bounds = sc.bounds;
+    bounds.clear();
     if (n <= max_blocks) {
         bounds.resize(n);
         for (std::size_t i = 0; i < n; ++i) bounds[i] = i;
     } else {
-        std::vector<std::size_t> gi(n - 1);
+        std::vector<std::size_t>& gi = sc.gi;
+        gi.resize(n - 1);
         for (std::size_t i = 0; i + 1 < n; ++i) gi[i] = i + 1;
         const std::size_t ngaps = max_blocks / 2;
         std::nth_element(gi.begin(), gi.begin() + static_cast<std::ptrdiff_t>(ngaps), gi.end(),

@@ -59,13 +59,26 @@ std::vector<Branch> split_branches(const Sweep& s, std::vector<std::string>* not
     const bool has_branch = s.branch.size() == s.x.size() && !s.branch.empty();
     const bool has_dir = s.direction.size() == s.x.size() && !s.direction.empty();
     if (has_branch) {
-        std::map<int, Branch> by;
+        // Branches by index (few of them: a linear search beats a map), then in index order.
+        std::vector<Branch> by;
+        std::size_t last = 0;
         for (std::size_t i : good) {
-            auto& b = by[s.branch[i]];
-            b.index = s.branch[i];
-            b.points.push_back(i);
+            const int id = s.branch[i];
+            if (by.empty() || by[last].index != id) {
+                last = by.size();
+                for (std::size_t q = 0; q < by.size(); ++q)
+                    if (by[q].index == id) last = q;
+                if (last == by.size()) {
+                    Branch nb;
+                    nb.index = id;
+                    nb.points.reserve(n / 2 + 1);
+                    by.push_back(std::move(nb));
+                }
+            }
+            by[last].points.push_back(i);
         }
-        for (auto& [k, b] : by) {
+        std::sort(by.begin(), by.end(), [](const Branch& a, const Branch& b) { return a.index < b.index; });
+        for (auto& b : by) {
             int dir = 0;
             if (has_dir) {
                 int sum = 0;
@@ -165,13 +178,21 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
 
     // Cleaned resistance per branch, in sweep order; noise from first differences of ln R.
     std::vector<std::vector<double>> rb(branches.size()), hb(branches.size());
-    std::vector<double> noise_parts;
+    thread_local std::vector<double> noise_parts;
+    noise_parts.clear();
     for (std::size_t bi = 0; bi < branches.size(); ++bi) {
         const auto& pts = branches[bi].points;
         for (std::size_t k = 1; k < pts.size(); ++k)
             noise_parts.push_back(std::abs(sweep.r_ohm[pts[k]] / sweep.r_ohm[pts[k - 1]] - 1));
     }
-    const double sigma = std::max(1.4826 * detail::median(std::move(noise_parts)) / std::sqrt(2.0), 1e-6);
+    double noise_median = 0;
+    if (!noise_parts.empty()) {
+        // Upper median by selection in place (no copy); the thresholds below need no more precision.
+        const auto mid = noise_parts.begin() + static_cast<std::ptrdiff_t>(noise_parts.size() / 2);
+        std::nth_element(noise_parts.begin(), mid, noise_parts.end());
+        noise_median = *mid;
+    }
+    const double sigma = std::max(1.4826 * noise_median / std::sqrt(2.0), 1e-6);
     res.noise_rel = sigma;
     std::vector<double> all_r;
     all_r.reserve(used);

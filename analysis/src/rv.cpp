@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -23,10 +24,80 @@ RvResult analyze_rv(const Sweep& sweep, bool field_free_hint, const RvOptions& o
     if (sweep.x.size() != sweep.r_ohm.size())
         return fail(fmt::format("amplitude and resistance columns differ in length ({} vs {})", sweep.x.size(),
                                 sweep.r_ohm.size()));
-    const auto branches = split_branches(sweep, &res.notes);
+    auto branches = split_branches(sweep, &res.notes);
+    // Reads in record (time) order: a junction that broke during the run (stop_on_breakdown leaves one or
+    // a few reads of a short or open at the end) is not a resistance level of the device.
+    {
+        std::vector<std::size_t> order;
+        for (const auto& b : branches) order.insert(order.end(), b.points.begin(), b.points.end());
+        std::sort(order.begin(), order.end());
+        std::size_t keep = order.size();
+        double lo = std::numeric_limits<double>::infinity(), hi = 0;
+        std::vector<double> prefix_lo(order.size()), prefix_hi(order.size());
+        for (std::size_t k = 0; k < order.size(); ++k) {
+            prefix_lo[k] = lo;
+            prefix_hi[k] = hi;
+            lo = std::min(lo, sweep.r_ohm[order[k]]);
+            hi = std::max(hi, sweep.r_ohm[order[k]]);
+        }
+        auto broken = [&](std::size_t k) {
+            const double r = sweep.r_ohm[order[k]];
+            return r < opt.broken_short_factor * prefix_lo[k] || r > opt.broken_open_factor * prefix_hi[k];
+        };
+        // The first read of a permanently broken tail (every later read broken against the reads before it).
+        for (std::size_t k = order.size(); k-- > 3;) {
+            if (!broken(k)) break;
+            keep = k;
+        }
+        if (keep < order.size()) {
+            // Every read after `keep` must be broken relative to the intact reads.
+            const double rl = prefix_lo[keep], rh = prefix_hi[keep];
+            bool tail = true;
+            for (std::size_t k = keep; k < order.size(); ++k) {
+                const double r = sweep.r_ohm[order[k]];
+                if (!(r < opt.broken_short_factor * rl || r > opt.broken_open_factor * rh)) tail = false;
+            }
+            if (tail) {
+                res.broken_reads = order.size() - keep;
+                res.broke_at_V = sweep.x[order[keep]];
+                std::vector<char> drop(sweep.x.size(), 0);
+                for (std::size_t k = keep; k < order.size(); ++k) drop[order[k]] = 1;
+                for (auto& b : branches)
+                    b.points.erase(std::remove_if(b.points.begin(), b.points.end(), [&](std::size_t i) { return drop[i] != 0; }),
+                                   b.points.end());
+                res.notes.push_back(fmt::format("junction broke after the {:.4g} V pulse (R {:.4g} Ohm); {} read(s) from "
+                                                "then on excluded",
+                                                *res.broke_at_V, sweep.r_ohm[order[keep]], res.broken_reads));
+            }
+        }
+    }
+    // Spikes: in sweep order, a read far from both neighbours while the neighbours agree with each other.
+    // (An intermediate state of a staircase lies between different neighbours and is kept.)
     std::vector<double> all_r;
-    for (const auto& b : branches)
-        for (std::size_t i : b.points) all_r.push_back(sweep.r_ohm[i]);
+    {
+        std::vector<std::size_t> seq;
+        for (const auto& b : branches) seq.insert(seq.end(), b.points.begin(), b.points.end());
+        // Read noise (relative) from consecutive reads; the spike test scales with it.
+        std::vector<double> lr;
+        lr.reserve(seq.size());
+        for (std::size_t i : seq) lr.push_back(std::log(sweep.r_ohm[i]));
+        const double sigma = detail::diff_noise_sigma(lr);
+        const double agree = std::max(0.5 * opt.spike_rel, 5.0 * sigma);   // neighbours are one state
+        const double away = std::max(opt.spike_rel, 10.0 * sigma);        // the read is not that state
+        for (std::size_t k = 0; k < seq.size(); ++k) {
+            const double r = sweep.r_ohm[seq[k]];
+            if (k > 0 && k + 1 < seq.size()) {
+                const double a = sweep.r_ohm[seq[k - 1]], c = sweep.r_ohm[seq[k + 1]];
+                if (std::abs(a / c - 1) < agree && std::abs(r / a - 1) > away && std::abs(r / c - 1) > away) {
+                    ++res.spikes_removed;
+                    continue;
+                }
+            }
+            all_r.push_back(r);
+        }
+    }
+    if (res.spikes_removed)
+        res.notes.push_back(fmt::format("excluded {} lone read(s) far from both agreeing neighbours (spikes)", res.spikes_removed));
     if (all_r.size() < 4) return fail(fmt::format("too few usable points ({}) for an R(V) loop", all_r.size()));
 
     res.levels = find_levels(all_r, opt.levels);

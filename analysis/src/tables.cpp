@@ -105,6 +105,22 @@ std::vector<std::filesystem::path> write_csv_tables(const Campaign& c, const std
         files.push_back(p);
     }
     {
+        // One row per device: identity, runs, dead flag and outlier flags (device-level statistics).
+        const auto p = dir / "devices.csv";
+        CsvFile f(p);
+        f.row({"device", "thickness_nm", "cells", "runs", "dead", "dead_reason", "outliers", "notes"});
+        for (const auto& d : c.devices) {
+            std::string runs, outl, notes;
+            for (std::size_t i : d.runs) runs += (runs.empty() ? "" : ";") + c.runs[i].run.name;
+            for (const auto& o : d.outliers) outl += (outl.empty() ? "" : ";") + o;
+            for (const auto& o : d.notes) notes += (notes.empty() ? "" : "; ") + o;
+            f.row({q(d.key), n(d.thickness_nm), d.cells > 0 ? std::to_string(d.cells) : "", q(runs),
+                   d.dead ? "1" : "0", q(d.dead_reason), outl, q(notes)});
+        }
+        f.close();
+        files.push_back(p);
+    }
+    {
         const auto p = dir / "trends.csv";
         CsvFile f(p);
         f.row({"figure", "cells", "model", "param", "value", "error", "t0_nm", "points", "rms_residual", "reason"});

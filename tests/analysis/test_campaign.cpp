@@ -107,6 +107,89 @@ TEST_CASE("campaign: outlier and dead-device flags", "[unit]") {
         }
 }
 
+TEST_CASE("campaign: statistics count devices, not runs", "[unit]") {
+    auto runs = fixture::campaign(7, 6);
+    // Device c1d0 at 1.6 nm measured by a second R(H) loop (R_P 10 % higher) and an assisted R(V) loop of
+    // device c1d1 that never switches (one level) although its R(H) loop does.
+    std::vector<Run> extra;
+    for (const auto& r : runs) {
+        if (r.name == "rh_t1.6_c1d0") {
+            Run again = r;
+            again.name = "rh_t1.6_c1d0_again";
+            again.source = again.name;
+            for (double& x : again.sweep.r_ohm) x *= 1.1;
+            extra.push_back(again);
+        }
+        if (r.name == "rv_t1.6_c1d1") {
+            Run stuck = r;
+            stuck.name = "rv_t1.6_c1d1_stuck";
+            stuck.source = stuck.name;
+            const double r0 = stuck.sweep.r_ohm.front();
+            for (double& x : stuck.sweep.r_ohm) x = r0;
+            extra.push_back(stuck);
+        }
+    }
+    REQUIRE(extra.size() == 2);
+    for (auto& e : extra) runs.push_back(std::move(e));
+    const auto c = analyze_campaign(std::move(runs));
+    const GroupSummary* g = nullptr;
+    for (const auto& gr : c.groups)
+        if (gr.cells == 1 && std::abs(gr.thickness_nm - 1.6) < 1e-9) g = &gr;
+    REQUIRE(g);
+    CHECK(g->devices == 6);
+    CHECK(g->runs == 6 * 4 + 2);  // R(H), R(V), field-free R(V), breakdown per device + the two extra runs
+    CHECK(g->dead == 0);          // the stuck R(V) loop does not make its device dead
+    const auto* rp = g->stat("r_p_ohm");
+    REQUIRE(rp);
+    CHECK(rp->count == 6);  // one value per device: from the R(H) loops (preferred over R(V) levels)
+    CHECK(rp->runs == 7);   // device c1d0 contributes the median of its two R(H) loops
+    const auto* vc = g->stat("vc_ap_to_p_V");
+    REQUIRE(vc);
+    CHECK(vc->count == 6);  // from the assisted R(V) loops, not also from the field-free ones
+    CHECK(vc->runs == 6);
+    // The mean R_P is the mean of the device values: c1d0 counts once with the median (mean of 1.0 and 1.1).
+    std::vector<double> per_device;
+    for (const auto& d : c.devices) {
+        if (d.cells != 1 || std::abs(d.thickness_nm - 1.6) > 1e-9) continue;
+        std::vector<double> v;
+        for (std::size_t i : d.runs)
+            if (c.runs[i].run.kind == RunKind::rh_loop) v.push_back(*c.runs[i].rh->r_p_ohm);
+        REQUIRE_FALSE(v.empty());
+        per_device.push_back(v.size() == 1 ? v[0] : 0.5 * (v[0] + v[1]));
+        CHECK_FALSE(d.dead);
+    }
+    REQUIRE(per_device.size() == 6);
+    double m = 0;
+    for (double x : per_device) m += x / 6;
+    CHECK(rp->mean == Approx(m).epsilon(1e-12));
+    bool noted = false;
+    for (const auto& r : c.runs)
+        if (r.run.name == "rv_t1.6_c1d1_stuck") noted = !r.dead && !r.notes.empty();
+    CHECK(noted);
+}
+
+TEST_CASE("campaign: a dead device is flagged once and left out of every figure", "[unit]") {
+    auto runs = fixture::campaign(11, 6);
+    // Device c3d2 at 2.2 nm reads a short in its R(V) loop.
+    for (auto& r : runs)
+        if (r.name == "rv_t2.2_c3d2")
+            for (double& x : r.sweep.r_ohm) x = 20.0;
+    const auto c = analyze_campaign(std::move(runs));
+    std::size_t dead_devices = 0;
+    for (const auto& d : c.devices)
+        if (d.dead) {
+            ++dead_devices;
+            CHECK(d.key == "W01/t2.2/c3d2");
+            CHECK(d.dead_reason.find("median resistance") != std::string::npos);
+        }
+    CHECK(dead_devices == 1);
+    for (const auto& g : c.groups)
+        if (g.cells == 3 && std::abs(g.thickness_nm - 2.2) < 1e-9) {
+            CHECK(g.dead == 1);
+            CHECK(g.stat("breakdown_V")->count == 5);  // its breakdown ramp is not used either
+        }
+}
+
 TEST_CASE("CSV input: metadata comments, columns, bad files", "[unit]") {
     auto r = parse_csv("# thickness_nm=1.9\n# cells=3\nH_mT,R_ohm\n-10,100\n10,nan\n11,120\n", "x.csv");
     CHECK(r.load_error.empty());

@@ -57,11 +57,32 @@ std::vector<double> level_steps(const RunAnalysis& r);
 
 RunAnalysis analyze_run(Run run, const AnalysisOptions& opt = {});
 
+/// The run kinds a figure's device value is taken from, in order of preference: the first kind for which
+/// the device has a value is used (e.g. R_P from the R(H) loop, else from an R(V) loop; V_c from the
+/// assisted R(V) loop, else the field-free one).
+std::vector<RunKind> device_value_kinds(std::string_view figure_key);
+
+/// Statistics of one figure over the DEVICES of a group: each device contributes one value (the median of
+/// its runs of the preferred kind for that figure, see device_value_kinds()), so a device measured by
+/// several runs counts once.
 struct FigureStats {
     std::string key;
     double mean = 0, std = 0;
-    std::size_t count = 0;     ///< values used (outliers and dead devices excluded)
-    std::size_t outliers = 0;  ///< values flagged and excluded
+    std::size_t count = 0;     ///< devices used (outliers and dead devices excluded)
+    std::size_t outliers = 0;  ///< devices flagged and excluded
+    std::size_t runs = 0;      ///< runs behind the used device values (>= count)
+};
+
+/// One measured device (wafer/die/device, or the run name when the identity is unknown).
+struct DeviceRecord {
+    std::string key;
+    double thickness_nm = nan;
+    int cells = 0;
+    std::vector<std::size_t> runs;      ///< indices into Campaign::runs
+    bool dead = false;                  ///< no working junction (see dead_reason)
+    std::string dead_reason;
+    std::vector<std::string> outliers;  ///< figure keys whose device value is a group outlier
+    std::vector<std::string> notes;
 };
 
 struct GroupSummary {
@@ -102,6 +123,7 @@ struct Campaign {
     std::vector<GroupSummary> groups;
     std::vector<TrendFit> trends;
     std::vector<ConductanceRow> conductance;
+    std::vector<DeviceRecord> devices;  ///< one per device, in group order (added in algorithm version 2)
     std::vector<std::string> notes;  ///< campaign-level remarks (groups without cell count, ...)
     AnalysisOptions options;
 };

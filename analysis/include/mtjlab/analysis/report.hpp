@@ -13,7 +13,7 @@ namespace mtjlab::analysis {
 
 /// Name and version of the algorithms, written into results.h5 and the report.
 inline constexpr const char* algorithm_name = "mtjlab.analysis";
-inline constexpr int algorithm_version = 1;
+inline constexpr int algorithm_version = 2;  ///< 2: group statistics over devices
 
 /// One object per run: run, kind, thickness_nm, cells, r_p_ohm, r_ap_ohm, tmr, hc_mT, hex_mT, h_sw_plus_mT,
 /// h_sw_minus_mT, levels_ohm, level_steps, vc_ap_to_p_V, vc_p_to_ap_V, breakdown_V (null when not
@@ -22,13 +22,13 @@ inline constexpr int algorithm_version = 1;
 nlohmann::json run_json(const RunAnalysis& r);
 /// One object per (thickness, cells) group: counts and {mean, std, count, outliers} per figure.
 nlohmann::json group_json(const GroupSummary& g);
-/// {"runs": [...], "groups": [...], "trends": [...], "conductance_states": [...], "notes": [...]}
+/// {"runs": [...], "groups": [...], "trends": [...], "conductance_states": [...], "devices": [...], "notes": [...]}
 nlohmann::json campaign_json(const Campaign& c);
 /// The analysis parameters (options) as JSON, as stored with the results.
 nlohmann::json options_json(const AnalysisOptions& o);
 
 /// CSV tables in `dir`: runs.csv, groups.csv, trends.csv, conductance_states.csv (contract D),
-/// switching_probability.csv, levels.csv. Returns the files written. Throws StorageError.
+/// switching_probability.csv, levels.csv, devices.csv. Returns the files written. Throws StorageError.
 std::vector<std::filesystem::path> write_csv_tables(const Campaign& c, const std::filesystem::path& dir);
 
 /// Writes `path` (HDF5, overwritten): root attributes algorithm, algorithm_version, parameters (JSON),
