@@ -120,21 +120,31 @@ TEST_CASE("trends versus thickness are monotonic", "[unit][sim]") {
 }
 
 TEST_CASE("a 3-cell R(V) loop shows the 4-level staircase", "[unit][sim]") {
-    ProbeStation st(nominal_device(1.9, 3), ReadChain{}, 4);
-    RvOptions o;
-    o.assist = units::millitesla(6.0);
-    o.v_max = units::volts(1.6);
-    o.step = units::volts(0.01);
-    const auto pts = rv_loop(st, o);
-    REQUIRE_FALSE(st.broken());
-    const auto levels = summarize(st.device()).levels;
-    std::set<int> visited;
-    for (const auto& p : pts) {
-        for (std::size_t k = 0; k < levels.size(); ++k) {
-            if (std::abs(p.r.si() / levels[k].si() - 1.0) < 0.002) visited.insert(static_cast<int>(k));
+    // Switching is stochastic: the 10-90 % width of one 200 ns pulse (~8 % of the current) exceeds the
+    // cell-to-cell spread of the nominal device (3.5 % in I* between neighbouring cells), so within one loop
+    // two cells sometimes switch on the same pulse. Over seeded loops most visit every level, none fewer than 3.
+    int complete = 0;
+    const int loops = 8;
+    for (int seed = 1; seed <= loops; ++seed) {
+        ProbeStation st(nominal_device(1.9, 3), ReadChain{}, static_cast<std::uint64_t>(seed));
+        RvOptions o;
+        o.assist = units::millitesla(5.0);  // the paper campaign's assist field at 1.9 nm
+        o.v_max = units::volts(1.6);
+        o.step = units::volts(0.01);
+        const auto pts = rv_loop(st, o);
+        REQUIRE_FALSE(st.broken());
+        const auto levels = summarize(st.device()).levels;
+        std::set<int> visited;
+        for (const auto& p : pts) {
+            for (std::size_t k = 0; k < levels.size(); ++k) {
+                if (std::abs(p.r.si() / levels[k].si() - 1.0) < 0.002) visited.insert(static_cast<int>(k));
+            }
         }
+        INFO("seed " << seed);
+        CHECK(visited.size() >= 3);
+        if (visited.size() == 4) ++complete;
     }
-    CHECK(visited.size() == 4);
+    CHECK(complete >= 6);
 }
 
 TEST_CASE("wafer population: field-free switching vanishes at 2.6 nm, assisted switching does not", "[unit][sim]") {

@@ -19,7 +19,7 @@ struct CalibrationOptions {
     Tesla h_c_target = units::millitesla(10.0);    ///< device coercivity of an R(H) loop at sweep_rate_ref
     double sweep_rate_ref_T_per_s = 1e-3;          ///< 1 mT/s: a +-20 mT lock-in loop in about a minute
     Second pulse_width_ref = units::nanoseconds(200.0);  ///< V_c is the 50 % point of such a pulse
-    Ohm r_source = units::ohms(1200.0);            ///< write-circuit source resistance (see docs: 3-cell V ratio)
+    Ohm r_source = units::ohms(1500.0);            ///< write-circuit source resistance (see docs: 3-cell V ratio)
     double mu0_ms_T = 1.2;                         ///< CoFeB saturation magnetisation mu0*Ms
     double k_s_J_per_m2 = 0.62e-3;                 ///< interface anisotropy K_s
     double vc_excess_at_2p6 = 0.10;                ///< nominal V_c above eq. (1) at 2.6 nm (V_c > V_B, see docs)

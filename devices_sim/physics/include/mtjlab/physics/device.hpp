@@ -41,7 +41,7 @@ struct BreakdownParams {
 /// The shared write channel and its source.
 struct WriteChannel {
     Ohm r_channel = units::ohms(300.0);  ///< Pt/Ta channel (300 Ohm 1-cell, 600 Ohm 3-cell)
-    Ohm r_source = units::ohms(1200.0);  ///< source + lead + contact resistance (calibration knob)
+    Ohm r_source = units::ohms(1500.0);  ///< source + lead + contact resistance (calibration knob)
     /// Channel current for a source amplitude v.
     [[nodiscard]] Ampere current(Volt v) const { return Ampere(v.si() / (r_channel.si() + r_source.si())); }
 };
