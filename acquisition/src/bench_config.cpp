@@ -35,6 +35,8 @@ BenchCalibration calibration_of(const Station& s) {
     c.ramp_rate_t_per_s = s.limits.max_ramp_rate_T_per_s;
     c.ramp_step = Tesla(1e-3);
     c.field_closed_loop = s.calibration.field_control == FieldControl::gaussmeter;
+    c.field_tolerance = s.calibration.field_tolerance;
+    c.field_max_corrections = s.calibration.field_max_corrections;
     return c;
 }
 

@@ -201,7 +201,8 @@ Station parse_station(std::string_view toml_text, std::string source) {
 
     const auto* cal = sub_table(c, root, "calibration", "calibration", true);
     only_keys(c, *cal, "calibration.", {"field_control", "coil_constant_T_per_A", "reference_resistor_ohm",
-                                        "read_amplitude_V", "read_frequency_Hz", "time_constant_s"});
+                                        "read_amplitude_V", "read_frequency_Hz", "time_constant_s",
+                                        "field_tolerance_mT", "field_max_corrections"});
     const auto control = text(c, *cal, "field_control", "calibration.field_control").value_or("coil_constant");
     if (control == "coil_constant") st.calibration.field_control = FieldControl::coil_constant;
     else if (control == "gaussmeter") st.calibration.field_control = FieldControl::gaussmeter;
@@ -214,6 +215,16 @@ Station parse_station(std::string_view toml_text, std::string source) {
         c.fail("calibration.coil_constant_T_per_A", "missing (required when field_control = \"coil_constant\")");
     if (st.calibration.field_control == FieldControl::gaussmeter && !st.instrument(Role::gaussmeter))
         c.fail("instruments.gaussmeter", "missing (required when calibration.field_control = \"gaussmeter\")");
+    if (cal->contains("field_tolerance_mT"))
+        st.calibration.field_tolerance = Tesla(
+            1e-3 * required_in(c, *cal, "field_tolerance_mT", "calibration.field_tolerance_mT", 0.001, 10, "mT"));
+    if (cal->contains("field_max_corrections")) {
+        const double n =
+            required_in(c, *cal, "field_max_corrections", "calibration.field_max_corrections", 1, 50, "corrections");
+        if (n != std::floor(n))
+            c.fail_at(cal->get("field_max_corrections"), "calibration.field_max_corrections", "must be a whole number");
+        st.calibration.field_max_corrections = static_cast<unsigned>(n);
+    }
     st.calibration.reference_resistor =
         Ohm(required_in(c, *cal, "reference_resistor_ohm", "calibration.reference_resistor_ohm", 0, 1e12, "Ohm"));
     st.calibration.read_amplitude = Volt(required_in(c, *cal, "read_amplitude_V", "calibration.read_amplitude_V", 0,

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <regex>
 
+#include "mtjlab/acquisition/bench_config.hpp"
 #include "mtjlab/acquisition/station.hpp"
 #include "mtjlab/core/error.hpp"
 #include "test_support.hpp"
@@ -147,4 +148,32 @@ TEST_CASE("station: serial settings are validated", "[unit][acquisition][station
 
 TEST_CASE("station: unreadable file", "[unit][acquisition][station]") {
     CHECK_THROWS_WITH(load_station("/no/such/station.toml"), Catch::Contains("/no/such/station.toml"));
+}
+
+TEST_CASE("station: closed-loop field control keys reach the bench calibration", "[unit][acquisition][station]") {
+    const std::string good = k_good;
+    // Defaults.
+    Station st = parse_station(good, "st.toml");
+    CHECK(st.calibration.field_tolerance.si() == Approx(50e-6));
+    CHECK(st.calibration.field_max_corrections == 6);
+    CHECK_FALSE(calibration_of(st).field_closed_loop);
+    // Gaussmeter control needs a gaussmeter.
+    const std::string gm = replace(good, "coil_constant_T_per_A = 0.01",
+                                   "field_control = \"gaussmeter\"\ncoil_constant_T_per_A = 0.01\n"
+                                   "field_tolerance_mT = 0.02\nfield_max_corrections = 4");
+    CHECK_THAT(error_of(gm), Catch::Contains("instruments.gaussmeter"));
+    const std::string with_gm =
+        replace(gm, "[calibration]", "[instruments.gaussmeter]\nmodel = \"lakeshore_425\"\nresource = \"SIM::g\"\n\n"
+                                     "[calibration]");
+    st = parse_station(with_gm, "st.toml");
+    const BenchCalibration cal = calibration_of(st);
+    CHECK(cal.field_closed_loop);
+    CHECK(cal.field_tolerance.si() == Approx(20e-6));
+    CHECK(cal.field_max_corrections == 4);
+    CHECK_THAT(error_of(replace(with_gm, "field_max_corrections = 4", "field_max_corrections = 2.5")),
+               Catch::Contains("calibration.field_max_corrections") && Catch::Contains("whole number"));
+    CHECK_THAT(error_of(replace(with_gm, "field_max_corrections = 4", "field_max_corrections = 0")),
+               Catch::Contains("calibration.field_max_corrections"));
+    CHECK_THAT(error_of(replace(with_gm, "field_tolerance_mT = 0.02", "field_tolerance_mT = 0")),
+               Catch::Contains("calibration.field_tolerance_mT"));
 }

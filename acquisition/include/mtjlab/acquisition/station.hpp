@@ -36,6 +36,8 @@ struct Calibration {
     Volt read_amplitude{0.1};                     ///< lock-in sine output, V rms
     Hertz read_frequency{13.7};
     Second time_constant{0.3};
+    Tesla field_tolerance{50e-6};        ///< gaussmeter control: |B_measured - B_target| accepted (field_tolerance_mT)
+    unsigned field_max_corrections = 6;  ///< gaussmeter control: corrections per field change (field_max_corrections)
 };
 
 /// `[limits]`: nothing the acquisition sends may exceed these (checked before any I/O).
