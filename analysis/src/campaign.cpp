@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -462,7 +463,19 @@ Campaign analyze_campaign(std::vector<Run> runs, const AnalysisOptions& opt) {
             std::vector<double> kept;
             const bool flag = vals.size() >= opt.outlier_min_count;
             const double med = flag ? detail::median(vals) : 0.0;
-            const double sig = flag ? detail::mad_sigma(vals) : 0.0;
+            // Robust scale, floored at the resolution of the values (their smallest non-zero spacing): on
+            // quantized figures (e.g. H_ex from a loop with 1 mT steps) most devices share one value and the
+            // MAD collapses, which would flag every other device.
+            double sig = flag ? detail::mad_sigma(vals) : 0.0;
+            if (flag) {
+                std::vector<double> sorted = vals;
+                std::sort(sorted.begin(), sorted.end());
+                double q = std::numeric_limits<double>::infinity();
+                for (std::size_t m = 1; m < sorted.size(); ++m)
+                    if (sorted[m] - sorted[m - 1] > 1e-12 * std::max(1.0, std::abs(sorted[m])))
+                        q = std::min(q, sorted[m] - sorted[m - 1]);
+                if (std::isfinite(q)) sig = std::max(sig, q);
+            }
             for (std::size_t m = 0; m < vals.size(); ++m) {
                 if (flag && sig > 0 && std::abs(vals[m] - med) > opt.outlier_z * sig) {
                     ++s.outliers;
