@@ -77,6 +77,7 @@ Campaign parse_campaign(TomlTable& t) {
         else if (dev == "sacrificial") run.devices = DeviceSet::sacrificial;
         else r.fail("devices", "must be \"measured\" or \"sacrificial\"");
         if (r.has("cells")) run.cells = to_ints(r.integers("cells"));
+        if (r.has("thickness_nm")) run.thicknesses_nm = r.numbers("thickness_nm");
         const std::string kind = r.string("kind");
         if (kind == "campaign") r.fail("kind", "a campaign cannot contain a campaign");
         run.recipe = parse_run_body(r, kind);
@@ -151,6 +152,10 @@ std::vector<Job> expand(const Campaign& c, const acquisition::BenchCalibration& 
                 const CampaignRun& r = c.runs[k];
                 if ((r.devices == DeviceSet::sacrificial) != ch.sacrificial) continue;
                 if (!r.cells.empty() && std::find(r.cells.begin(), r.cells.end(), ch.cells) == r.cells.end()) continue;
+                if (!r.thicknesses_nm.empty() &&
+                    std::none_of(r.thicknesses_nm.begin(), r.thicknesses_nm.end(),
+                                 [&](double tt) { return std::abs(tt - t) < 0.005; }))
+                    continue;
                 Job j;
                 j.device = {c.wafer.id, die, ch.device, c.wafer.die_thickness_nm(die), ch.cells};
                 j.name = fmt::format("t{:.2f}nm_c{}_die{:02}_dev{:02}_{}", j.device.thickness_nm, ch.cells, die,

@@ -105,6 +105,7 @@ struct CampaignRun {
     RunRecipe recipe;
     DeviceSet devices = DeviceSet::measured;
     std::vector<int> cells;
+    std::vector<double> thicknesses_nm;  ///< `thickness_nm` of the run table: only these dies (empty: all)
 };
 
 /// A campaign: selection on the wafer map and the runs to do on each device.
