@@ -88,7 +88,15 @@ bool on_level(double v, const std::vector<double>& levels, double rel) {
     return false;
 }
 
-void compare_files(const fs::path& a_path, const fs::path& b_path, const Tolerances& tol, Tally& t) {
+/// Readings of one device over a whole reference campaign, per column: the states the device has.
+using DeviceLevels = std::map<std::string, std::vector<double>>;
+
+std::string device_key(const storage::DeviceIdentity& d) {
+    return fmt::format("{}/{}/{}", d.wafer_id, d.die, d.device);
+}
+
+void compare_files(const fs::path& a_path, const fs::path& b_path, const Tolerances& tol, Tally& t,
+                   const DeviceLevels* device_levels = nullptr) {
     const std::string name = b_path.filename().string();
     ++t.files;
     const auto a = storage::RunReader::open(a_path);
@@ -152,7 +160,11 @@ void compare_files(const fs::path& a_path, const fs::path& b_path, const Toleran
         } else if (level_columns().count(col)) {
             std::vector<double> levels;
             double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-            for (double v : a.column(col))  // every row of the reference
+            std::vector<double> all = a.column(col);  // every row of the reference
+            if (device_levels)                        // and every reading of the device in the reference campaign
+                if (auto it = device_levels->find(col); it != device_levels->end())
+                    all.insert(all.end(), it->second.begin(), it->second.end());
+            for (double v : all)
                 if (std::isfinite(v)) {
                     levels.push_back(v);
                     lo = std::min(lo, v);
@@ -217,13 +229,28 @@ void compare_dirs(const fs::path& a, const fs::path& b, const Tolerances& tol, T
     };
     const auto fa = list(a);
     const auto fb = list(b);
+    // A resumed process may meet the device in a state this run of the reference never visited but another
+    // run on the same device did (the R(H) loop visits P and AP): collect each device's readings first.
+    std::map<std::string, DeviceLevels> devices;
+    for (const auto& f : fa) {
+        const auto r = storage::RunReader::open(a / f);
+        auto& lv = devices[device_key(r.info().device)];
+        for (const auto& col : level_columns())
+            if (r.has_column(col)) {
+                auto v = r.column(col);
+                auto& dst = lv[col == "resistance_before_ohm" ? "resistance_ohm" : col];
+                dst.insert(dst.end(), v.begin(), v.end());
+            }
+        if (auto it = lv.find("resistance_ohm"); it != lv.end()) lv["resistance_before_ohm"] = it->second;
+    }
     for (const auto& f : fa) {
         if (!fb.count(f)) {
             ++t.structural;
             t.problem(f + ": missing from " + b.string());
             continue;
         }
-        compare_files(a / f, b / f, tol, t);
+        const auto r = storage::RunReader::open(a / f);
+        compare_files(a / f, b / f, tol, t, &devices[device_key(r.info().device)]);
     }
     for (const auto& f : fb)
         if (!fa.count(f)) {

@@ -303,6 +303,25 @@ TEST_CASE("h5 compare: same, lost and extra points, changed setpoints, other sta
     fs::copy_file(ref, dir / "B" / "y.h5");
     CHECK(test::run_cli("h5 compare " + (dir / "A").string() + " " + (dir / "B").string()).exit_code == 0);
     CHECK(test::run_cli("h5 compare " + (dir / "A").string() + " " + ref.string()).exit_code == 2);
+
+    // A resumed process may find the device in a state this run never visited but another run on the same
+    // device did: within a campaign directory that state counts, for a single file it does not.
+    auto flat = [](double first) {
+        return [first](std::vector<double>& row, std::size_t i, const std::vector<std::string>& n) {
+            row[col(n, "resistance_ohm")] = i == 0 ? first : 1000.0;
+        };
+    };
+    fs::create_directories(dir / "C");
+    fs::create_directories(dir / "D");
+    fs::copy_file(ref, dir / "C" / "loop.h5");
+    fs::copy_file(ref, dir / "D" / "loop.h5");
+    write_run(dir / "C" / "flat.h5", 12, flat(1000.0));
+    write_run(dir / "D" / "flat.h5", 12, flat(2000.0));
+    const auto dirs = test::run_cli("h5 compare " + (dir / "C").string() + " " + (dir / "D").string());
+    CHECK(dirs.exit_code == 0);
+    CHECK(dirs.out.find("1 in another (stochastic) state") != std::string::npos);
+    CHECK(test::run_cli("h5 compare " + (dir / "C" / "flat.h5").string() + " " + (dir / "D" / "flat.h5").string())
+              .exit_code == 1);
 }
 
 TEST_CASE("short soak: reduced paper campaign, ~50 random faults and a SIGKILL, run files match a fault-free run",
