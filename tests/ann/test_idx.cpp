@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <sys/resource.h>
 #include <zlib.h>
 
 #include "mtjlab/ann/dataset.hpp"
@@ -140,4 +141,22 @@ TEST_CASE("real datasets load with the documented sizes", "[integration][ann]") 
     } else {
         WARN("shared data dir missing: MNIST test set not checked");
     }
+}
+
+TEST_CASE("an IDX header declaring far more data than the file holds is rejected without allocating it",
+          "[unit][ann]") {
+    // Found by tests/fuzz/fuzz_idx: the reader used to allocate (and zero) the declared payload before reading.
+    test::TempDir dir("idxhuge");
+    std::string header;
+    for (const std::uint32_t v : {0x803u, 256u * 1024u * 1024u, 1u, 1u})  // 256 Mi images of 1x1 pixel
+        for (int shift = 24; shift >= 0; shift -= 8) header.push_back(static_cast<char>((v >> shift) & 0xffu));
+    write_raw(dir / "huge", header + "0123456789", false);
+    write_raw(dir / "huge.gz", header + "0123456789", true);
+    rusage before{};
+    getrusage(RUSAGE_SELF, &before);
+    CHECK_THAT(error_of([&] { read_idx_images(dir / "huge"); }), Catch::Contains("truncated"));
+    CHECK_THAT(error_of([&] { read_idx_images(dir / "huge.gz"); }), Catch::Contains("truncated"));
+    rusage after{};
+    getrusage(RUSAGE_SELF, &after);
+    CHECK(after.ru_maxrss - before.ru_maxrss < 128 * 1024);  // KiB: far below the 256 MiB declared
 }
