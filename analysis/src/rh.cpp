@@ -345,7 +345,7 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
         if (v.size() < 3)
             return {Extracted::none(fmt::format("fewer than 3 stable points on the {} plateau", name)), 0.0};
         const double sem = detail::stddev(v) / std::sqrt(static_cast<double>(v.size()));
-        const double m = detail::trimmed_mean(v, opt.trim);
+        const double m = detail::trimmed_mean(std::move(v), opt.trim);  // v is not used afterwards
         return {Extracted::of(m, sem), sem};
     };
     auto [rp, sp] = plateau(plateau_lo, "low-resistance (P)");
