@@ -2,11 +2,9 @@
 // [--recipe FILE] [--resume] [--seeds K] [--epochs N] [--model-cache DIR] [--data-dir DIR] [--json]
 // The main job (issue 8): measure the paper's campaign (virtual lab or a real bench), analyse it, train or
 // reuse the networks, evaluate them on the measured states and the TMR x states grid, and write
-// OUTDIR/report.html and OUTDIR/summary.json. Thin: the measuring is `mtjlab run` (this same executable, so
-// the run engine, its Ctrl-C handling and its progress output are exactly those of `mtjlab run`), the rest
-// is mtjlab::reproduction. Progress goes to stderr; stdout gets the report path (or the summary with --json).
-#include <spawn.h>
-#include <sys/wait.h>
+// OUTDIR/report.html and OUTDIR/summary.json. Thin: the measuring is the acquisition runner (the library
+// behind `mtjlab run`: preflight, engine, Ctrl-C handling, progress) on the virtual lab or the station, the
+// rest is mtjlab::reproduction. Progress goes to stderr; stdout gets the report path (or the summary, --json).
 #include <unistd.h>
 
 #include <chrono>
@@ -29,11 +27,16 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "mtjlab/acquisition/cancel.hpp"
+#include "mtjlab/acquisition/progress.hpp"
+#include "mtjlab/acquisition/runner.hpp"
+#include "mtjlab/acquisition/station.hpp"
 #include "mtjlab/ann/quantize.hpp"
 #include "mtjlab/core/error.hpp"
+#include "mtjlab/recipes/recipe.hpp"
+#include "mtjlab/recipes/runner.hpp"
 #include "mtjlab/reproduction/reproduction.hpp"
-
-extern char** environ;
+#include "virtual_bench.hpp"
 
 namespace mtjlab::cli {
 namespace {
@@ -91,50 +94,55 @@ std::string shell_quote(const std::string& s) {
     return o + "'";
 }
 
-/// This executable (so the measuring stage is exactly `mtjlab run`).
-std::string self_exe() {
-    std::error_code ec;
-    const auto p = fs::read_symlink("/proc/self/exe", ec);
-    if (ec) throw Error(fmt::format("cannot locate the mtjlab executable (/proc/self/exe): {}", ec.message()));
-    return p.string();
+/// The probe move of a real bench: a prompt on the terminal (as `mtjlab run` does).
+void prompt_probe_move(const acquisition::DeviceRef& d) {
+    std::cerr << fmt::format("\nMove the probes to wafer {} die {} device {} ({:.2f} nm, {} cells), then press Enter "
+                             "(field is at zero)... ",
+                             d.wafer_id, d.die, d.device, d.thickness_nm, d.cells);
+    std::string line;
+    if (!std::getline(std::cin, line)) throw InputError("no answer on stdin to the probe-move prompt");
 }
 
-/// Runs `mtjlab run ...` with its stdout sent to our stderr (our stdout is for the result). Returns the exit
-/// status; SIGINT reaches the child through the terminal's process group, and we wait for it to stop cleanly.
-int run_measurement(const std::vector<std::string>& args) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
-    pid_t pid = 0;
-    // Ignore SIGINT here while the child runs: the child finishes its point, makes the bench safe and exits 130.
-    struct sigaction ign{}, old{};
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    sigaction(SIGINT, &ign, &old);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t def;
-    sigemptyset(&def);
-    sigaddset(&def, SIGINT);
-    posix_spawnattr_setsigdefault(&attr, &def);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-    const int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0) {
-        sigaction(SIGINT, &old, nullptr);
-        throw Error(fmt::format("cannot start the measurement ({}): {}", args[0], std::strerror(rc)));
+struct Measured {
+    acquisition::RunSummary summary;
+    std::string campaign_name;
+};
+
+/// Measures the campaign recipe into `dir` with the acquisition runner: on the virtual lab (the station's
+/// instruments served on loopback sockets, virtual clock and prober) or on the station's real instruments.
+/// Run summary lines go to stderr (stdout is for the result).
+Measured measure(const std::string& recipe_text, const std::string& recipe_name, const fs::path& station_file,
+                 const fs::path& dir, const CampaignArgs& a) {
+    const acquisition::Station station = acquisition::load_station(station_file);
+    const recipes::Recipe recipe = recipes::parse(recipe_text, recipe_name);
+    const recipes::PreparedRecipe prepared = recipes::prepare(recipe, station);
+    if (!prepared.is_campaign())
+        throw InputError(fmt::format("{}: not a campaign recipe (kind = \"campaign\")", recipe_name));
+    if (!prepared.ok()) (void)recipes::run(prepared, station, {});  // throws LimitError naming the step
+    acquisition::CancelToken cancel;
+    acquisition::SignalCancellation signals(cancel);
+    acquisition::Progress progress(std::cerr, isatty(STDERR_FILENO) != 0, prepared.total_points);
+    acquisition::SessionOptions so;
+    so.output_dir = dir;
+    so.resume = a.resume && fs::exists(dir / "campaign.json");
+    so.cancel = &cancel;
+    so.progress = &progress;
+    std::optional<VirtualBench> vb;
+    if (a.virtual_lab) {
+        VirtualBenchOptions vo;
+        vo.seed = a.seed;
+        vo.wafer_seed = a.wafer_seed;
+        vb.emplace(start_virtual_bench(station, vo, &prepared.campaign->wafer));
+        vb->attach(so);
+    } else {
+        so.move_to = prompt_probe_move;
     }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    sigaction(SIGINT, &old, nullptr);
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return 1;
+    Measured m;
+    m.summary = recipes::run(prepared, vb ? vb->station : station, so);
+    m.campaign_name = prepared.campaign->name;
+    progress.finish("");
+    if (!m.summary.unsafe.empty()) std::cerr << "mtjlab: WARNING: bench may not be safe: " << m.summary.unsafe << '\n';
+    return m;
 }
 
 /// A measurement that stopped: carries the exit code of `mtjlab run` (2, 3, 130, ...).
@@ -240,25 +248,18 @@ int run_campaign(const CampaignArgs& a) {
             throw InputError(fmt::format("{} already holds a campaign: add --resume to continue it (finished runs "
                                          "are kept), or choose another -o",
                                          campaign_dir.string()));
-        std::vector<std::string> args = {self_exe(),       "run", recipe_file.string(), "--station",
-                                         station_file.string(), "-o",  campaign_dir.string()};
-        if (a.virtual_lab) {
-            args.insert(args.end(), {"--virtual", "--seed", std::to_string(a.seed), "--wafer-seed",
-                                     std::to_string(a.wafer_seed)});
-        }
-        if (a.resume && fs::exists(campaign_dir / "campaign.json")) args.push_back("--resume");
         progress(fmt::format("measuring the campaign ({}) -> {}", prov.recipe_source, campaign_dir.string()));
         const auto t0 = std::chrono::steady_clock::now();
-        const int rc = run_measurement(args);
+        const Measured meas = measure(recipe_text, recipe_file.string(), station_file, campaign_dir, a);
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (rc != 0) {
+        if (meas.summary.aborted || meas.summary.cancelled) {
             throw MeasurementStopped(
-                fmt::format("campaign: the measurement stopped (mtjlab run exit status {}); the data so far are in {}; "
+                fmt::format("campaign: measurement stopped by the user; bench safe; the data so far are in {}; "
                             "continue with the same command and --resume",
-                            rc, campaign_dir.string()),
-                rc);
+                            campaign_dir.string()),
+                exit_code::interrupted);
         }
-        std::string detail = "mtjlab run " + std::string(a.virtual_lab ? "--virtual" : "(bench)");
+        std::string detail = fmt::format("{} runs in {:.1f} s", meas.summary.jobs, meas.summary.wall_time_s);
         try {
             const json manifest = json::parse(read_text(campaign_dir / "campaign.json", "manifest"));
             std::size_t complete = 0, skipped = 0, failed = 0, points = 0;
