@@ -121,7 +121,7 @@ TEST_CASE("R(V) of a 3-cell device over sockets shows four levels", "[sim][integ
         bench->station_locked().set_states(+1);  // start all AP
     }
     const Job job = job_from("kind = \"rv_pulse_train\"\nname = \"rv\"\nmin_V = 0.1\nmax_V = 1.5\nstep_V = 0.02\n"
-                             "polarities = [\"negative\"]\nreturn_sweep = false\nassist_field_mT = 6\n"
+                             "polarities = [\"negative\"]\nreturn_sweep = false\nassist_field_mT = 5\n"
                              "delay_s = 0.2\n",
                              "rv");
     GuardedBench bench(lab.instruments(), limits(), calibration(), lab.clock());
