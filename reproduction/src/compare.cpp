@@ -496,11 +496,12 @@ std::vector<Comparison> compare(const AnalysisStage& a, const AnnStage& n, const
             if (!run.error.empty() || run.dead || run.run.kind != RunKind::rv_pulse_train || run.run.device.cells != 1)
                 continue;
             ++tot;
-            sw += run.rv && run.rv->vc_ap_to_p_V.ok() ? 1 : 0;
+            // switched: an AP->P critical voltage was extracted, or the loop shows both states
+            sw += (run.rv && run.rv->vc_ap_to_p_V.ok()) || analysis::levels_ohm(run).size() >= 2 ? 1 : 0;
         }
         if (tot) {
             r.ours_value = static_cast<double>(sw) / tot;
-            r.ours = fmt::format("{}/{} at the recipe's assist field", sw, tot);
+            r.ours = fmt::format("{}/{} show both states at the recipe's assist field", sw, tot);
             r.met = sw == tot;
         } else {
             r.ours = "not measured";
