@@ -10,9 +10,8 @@
 #include "mtjlab/core/version.hpp"
 
 namespace mtjlab::analysis {
-namespace {
 
-std::string esc(std::string_view s) {
+std::string html_escape(std::string_view s) {
     std::string o;
     o.reserve(s.size());
     for (char c : s) {
@@ -26,6 +25,10 @@ std::string esc(std::string_view s) {
     }
     return o;
 }
+
+namespace {
+
+std::string esc(std::string_view s) { return html_escape(s); }
 
 std::string fmtv(const Extracted& e, std::string_view unit) {
     if (!e.ok()) return fmt::format("<span class=na title=\"{}\">&ndash;</span>", esc(e.reason));

@@ -19,20 +19,7 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string esc(std::string_view s) {
-    std::string o;
-    o.reserve(s.size());
-    for (char c : s) {
-        switch (c) {
-            case '&': o += "&amp;"; break;
-            case '<': o += "&lt;"; break;
-            case '>': o += "&gt;"; break;
-            case '"': o += "&quot;"; break;
-            default: o += c;
-        }
-    }
-    return o;
-}
+std::string esc(std::string_view s) { return analysis::html_escape(s); }
 
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
     if (from.empty()) return;

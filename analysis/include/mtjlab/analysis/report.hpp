@@ -3,6 +3,7 @@
 // and the self-contained report.html. Raw run files are only ever read.
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -35,6 +36,9 @@ std::vector<std::filesystem::path> write_csv_tables(const Campaign& c, const std
 /// mtjlab_version, git_hash, created; groups /runs, /groups, /trends, /conductance_states with one 1-D
 /// dataset per column and `units` attributes. Throws StorageError.
 void write_results_h5(const Campaign& c, const std::filesystem::path& path);
+
+/// Text made safe for HTML element content and double-quoted attributes (& < > ").
+std::string html_escape(std::string_view s);
 
 /// A figure produced for the report.
 struct PlotFile {
