@@ -28,17 +28,7 @@ void write_doubles(h5::Group& g, const std::string& name, const std::vector<doub
 
 void write_strings(h5::Group& g, const std::string& name, const std::vector<std::string>& v,
                    const std::string& description) {
-    const h5::Context ctx{g.context().file, g.context().object + "/" + name, "create string dataset"};
-    const auto type = h5::DataType::vlen_utf8();
-    const auto space = h5::DataSpace::simple1d(v.size(), v.size());
-    h5::DataSet ds(h5::check(H5Dcreate2(g.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT,
-                                        H5P_DEFAULT),
-                             ctx),
-                   ctx);
-    std::vector<const char*> ptrs;
-    ptrs.reserve(v.size());
-    for (const auto& s : v) ptrs.push_back(s.c_str());
-    if (!v.empty()) h5::check(H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), ctx);
+    auto ds = g.write_strings(name, v);
     ds.set_attribute("units", "1");
     ds.set_attribute("description", description);
 }
