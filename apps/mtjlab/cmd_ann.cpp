@@ -171,25 +171,6 @@ private:
     bool quiet_, tty_;
 };
 
-json train_config_json(const ann::TrainConfig& c, ann::DatasetKind kind, const std::string& source,
-                       std::size_t images) {
-    return {{"dataset", std::string(ann::to_string(kind))},
-            {"train_source", source},
-            {"train_images", images},
-            {"hidden", c.hidden},
-            {"epochs", c.epochs},
-            {"batch", c.batch},
-            {"learning_rate", c.learning_rate},
-            {"beta1", c.beta1},
-            {"beta2", c.beta2},
-            {"epsilon", c.epsilon},
-            {"seed", c.seed},
-            {"train_limit", c.train_limit},
-            {"optimizer", "adam"},
-            {"loss", "sparse_categorical_crossentropy"},
-            {"architecture", fmt::format("784x{}x10 sigmoid/softmax", c.hidden)}};
-}
-
 // ---------------------------------------------------------------- train
 struct TrainOptions {
     std::string dataset = "fashion";
@@ -229,7 +210,7 @@ void run_train(const TrainOptions& o) {
     const ann::Features test = ann::to_features(data.test);
     const double acc = ann::accuracy(r.model, test);
 
-    json config = train_config_json(cfg, kind, data.train_source, images);
+    json config = json::parse(ann::train_config_json(kind, data.train_source, cfg, data.train.size()));
     config["qat"] = qat_json;
     ann::ModelInfo info;
     info.dataset = kind;
@@ -381,9 +362,7 @@ std::vector<ann::Mlp> models_for(const SweepOptions& o, ann::DatasetKind kind, c
                 info.dataset = kind;
                 info.train_source = data.train_source;
                 info.config = cfg;
-                const std::size_t images =
-                    cfg.train_limit ? std::min(cfg.train_limit, data.train.size()) : data.train.size();
-                info.config_json = train_config_json(cfg, kind, data.train_source, images).dump();
+                info.config_json = ann::train_config_json(kind, data.train_source, cfg, data.train.size());
                 info.test_accuracy = ann::accuracy(r.model, test);
                 info.train_seconds = r.train_seconds;
                 ann::save_model(files[i], r.model, info);
@@ -433,7 +412,7 @@ void run_sweep(const SweepOptions& o) {
                    {"tmr_percent", o.tmr},
                    {"cells", o.cells},
                    {"states_table", o.states ? json(*o.states) : json(nullptr)},
-                   {"train", train_config_json(o.config, kind, "", 0)},
+                   {"train", json::parse(ann::train_config_json(kind, "", o.config, 0))},
                    {"quantization", o.quant.to_json()},
                    {"r_p_ohm", 10e3},
                    {"mtjlab_version", std::string(version_string())}};

@@ -54,20 +54,6 @@ std::uint64_t fnv1a(std::string_view s) {
     return h;
 }
 
-json train_key_json(ann::DatasetKind dataset, const std::string& train_source, const ann::TrainConfig& c) {
-    return {{"dataset", std::string(ann::to_string(dataset))},
-            {"train_source", train_source},
-            {"hidden", c.hidden},
-            {"epochs", c.epochs},
-            {"batch", c.batch},
-            {"learning_rate", c.learning_rate},
-            {"beta1", c.beta1},
-            {"beta2", c.beta2},
-            {"epsilon", c.epsilon},
-            {"train_limit", c.train_limit},
-            {"model_format", "mtjlab-ann-model/1"}};
-}
-
 /// The stored model was trained with exactly this configuration.
 bool model_matches(const ann::ModelInfo& info, ann::DatasetKind dataset, const std::string& train_source,
                    const ann::TrainConfig& c) {
@@ -95,7 +81,7 @@ const DatasetResult* AnnStage::find(ann::DatasetKind k) const {
 }
 
 std::string model_cache_name(ann::DatasetKind dataset, const std::string& train_source, const ann::TrainConfig& c) {
-    const std::string key = train_key_json(dataset, train_source, c).dump();
+    const std::string key = ann::train_identity_json(dataset, train_source, c);
     return fmt::format("{}-h{}-e{}-b{}{}-{:016x}-seed{}.h5", ann::to_string(dataset), c.hidden, c.epochs, c.batch,
                        c.train_limit ? fmt::format("-n{}", c.train_limit) : "", fnv1a(key), c.seed);
 }
@@ -224,12 +210,7 @@ AnnStage evaluate_networks(const fs::path& states_csv, const Options& o, const P
                     info.dataset = ds.kind;
                     info.train_source = ds.train_source;
                     info.config = cfg;
-                    json cj = train_key_json(ds.kind, ds.train_source, cfg);
-                    cj["seed"] = cfg.seed;
-                    cj["optimizer"] = "adam";
-                    cj["loss"] = "sparse_categorical_crossentropy";
-                    cj["architecture"] = "784x128x10 sigmoid/softmax";
-                    info.config_json = cj.dump();
+                    info.config_json = ann::train_config_json(ds.kind, ds.train_source, cfg, ds.train.size());
                     info.test_accuracy = ann::accuracy(r.model, ann::to_features(ds.test));
                     info.train_seconds = r.train_seconds;
                     ann::save_model(j.file, r.model, info);

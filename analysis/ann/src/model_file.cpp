@@ -1,5 +1,6 @@
 #include "mtjlab/ann/model_file.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <unistd.h>
 
@@ -18,6 +19,37 @@ namespace {
 constexpr const char* kFormat = "mtjlab-ann-model";
 constexpr std::int64_t kFormatVersion = 1;
 }  // namespace
+
+namespace {
+nlohmann::json identity(DatasetKind dataset, const std::string& train_source, const TrainConfig& c) {
+    return {{"dataset", std::string(to_string(dataset))},
+            {"train_source", train_source},
+            {"hidden", c.hidden},
+            {"epochs", c.epochs},
+            {"batch", c.batch},
+            {"learning_rate", c.learning_rate},
+            {"beta1", c.beta1},
+            {"beta2", c.beta2},
+            {"epsilon", c.epsilon},
+            {"train_limit", c.train_limit},
+            {"model_format", "mtjlab-ann-model/1"}};
+}
+}  // namespace
+
+std::string train_identity_json(DatasetKind dataset, const std::string& train_source, const TrainConfig& config) {
+    return identity(dataset, train_source, config).dump();
+}
+
+std::string train_config_json(DatasetKind dataset, const std::string& train_source, const TrainConfig& config,
+                              std::size_t train_set_size) {
+    nlohmann::json j = identity(dataset, train_source, config);
+    j["seed"] = config.seed;
+    j["train_images"] = config.train_limit ? std::min(config.train_limit, train_set_size) : train_set_size;
+    j["optimizer"] = "adam";
+    j["loss"] = "sparse_categorical_crossentropy";
+    j["architecture"] = fmt::format("784x{}x10 sigmoid/softmax", config.hidden);
+    return j.dump();
+}
 
 void save_model(const fs::path& file, const Mlp& m, const ModelInfo& info) {
     const fs::path tmp = file.string() + fmt::format(".tmp{}", ::getpid());

@@ -25,6 +25,17 @@ struct ModelFile {
     ModelInfo info;
 };
 
+/// The training setup as JSON text: dataset, training source and every hyper-parameter that changes the trained
+/// weights except the seed. Two trainings with equal identities and equal seeds give the same model, so this is
+/// what model caches key on (its text must stay stable: a changed key retrains every cached model).
+std::string train_identity_json(DatasetKind dataset, const std::string& train_source, const TrainConfig& config);
+
+/// What a model file stores as its `config`: the identity above plus the seed, the number of training images
+/// used (`train_set_size` cut to `config.train_limit`), optimiser, loss and architecture (one description for
+/// `mtjlab ann train/sweep` and the campaign).
+std::string train_config_json(DatasetKind dataset, const std::string& train_source, const TrainConfig& config,
+                              std::size_t train_set_size);
+
 /// Writes (atomically: temp file then rename). Throws StorageError naming the file.
 void save_model(const std::filesystem::path& file, const Mlp& model, const ModelInfo& info);
 
