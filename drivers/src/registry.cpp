@@ -8,12 +8,10 @@
 
 #include "mtjlab/core/error.hpp"
 #include "mtjlab/drivers/gaussmeter/lakeshore_425.hpp"
-#include "mtjlab/drivers/lockin/srs_sr830.hpp"
-#include "mtjlab/drivers/lockin/srs_sr860.hpp"
+#include "mtjlab/drivers/lockin/srs_lockin.hpp"
 #include "mtjlab/drivers/magnet/keithley_2400.hpp"
 #include "mtjlab/drivers/magnet/kepco_bop.hpp"
-#include "mtjlab/drivers/pulse_gen/agilent_81150a.hpp"
-#include "mtjlab/drivers/pulse_gen/keysight_33500b.hpp"
+#include "mtjlab/drivers/pulse_gen/scpi_pulse_generator.hpp"
 
 namespace mtjlab::drivers {
 

@@ -13,7 +13,7 @@
 #include <boost/asio.hpp>
 
 #include "mtjlab/core/error.hpp"
-#include "mtjlab/drivers/lockin/srs_sr830.hpp"
+#include "mtjlab/drivers/lockin/srs_lockin.hpp"
 #include "mtjlab/drivers/registry.hpp"
 #include "mtjlab/drivers/scpi/session.hpp"
 #include "mtjlab/drivers/transport/tcp.hpp"
