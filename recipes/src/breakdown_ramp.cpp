@@ -7,8 +7,7 @@ namespace mtjlab::recipes::detail {
 BreakdownRamp parse_breakdown_ramp(TomlTable& t) {
     BreakdownRamp p;
     p.amplitudes = parse_amplitudes(t, {"positive"}, false);
-    p.width = parse_duration(t, "width", Second(200e-9));
-    if (p.width.si() <= 0) t.fail(t.has("width_ns") ? "width_ns" : "width_s", "must be positive");
+    p.width = parse_pulse_width(t);
     p.delay = parse_duration(t, "delay", Second(0.1));
     p.assist = units::millitesla(t.number_or("assist_field_mT", 0.0));
     p.rule = *parse_breakdown_rule(t, false);
@@ -17,32 +16,20 @@ BreakdownRamp parse_breakdown_ramp(TomlTable& t) {
 }
 
 acquisition::Plan expand_breakdown_ramp(const BreakdownRamp& p, const acquisition::BenchCalibration& cal) {
-    acquisition::Plan plan;
-    plan.kind = "breakdown_ramp";
-    plan.breakdown = p.rule;
-    std::vector<double> v;
-    for (Volt a : p.amplitudes) v.push_back(a.si());
-    const auto bd = branches(v, true);
-    for (std::size_t i = 0; i < p.amplitudes.size(); ++i) {
-        acquisition::Point pt;
-        pt.steps = {set_field(p.assist, cal), acquisition::ApplyPulse{p.amplitudes[i], p.width},
-                    acquisition::Wait{p.delay}, make_read(p.read, cal)};
-        pt.swept = p.amplitudes[i].si();
-        pt.field = p.assist;
-        pt.pulse_amplitude = p.amplitudes[i];
-        pt.pulse_width = p.width;
-        pt.branch = bd[i].first;
-        pt.direction = bd[i].second;
-        plan.points.push_back(std::move(pt));
-    }
-    return plan;
+    RvPulseTrain train;  // a ramp is a pulse train at a fixed assist field that always stops on breakdown
+    train.amplitudes = p.amplitudes;
+    train.width = p.width;
+    train.delay = p.delay;
+    train.assist = p.assist;
+    train.assist_follows_polarity = false;
+    train.stop_on_breakdown = p.rule;
+    train.read = p.read;
+    return expand_pulse_train(train, cal, "breakdown_ramp");
 }
 
 nlohmann::json to_json(const BreakdownRamp& p) {
     nlohmann::json j;
-    std::vector<double> a;
-    for (Volt x : p.amplitudes) a.push_back(x.si());
-    j["amplitudes_V"] = a;
+    j["amplitudes_V"] = volts(p.amplitudes);
     j["width_s"] = p.width.si();
     j["delay_s"] = p.delay.si();
     j["assist_field_T"] = p.assist.si();

@@ -100,6 +100,19 @@ std::optional<acquisition::BreakdownRule> parse_breakdown_rule(TomlTable& t, boo
     return rule;
 }
 
+Second parse_pulse_width(TomlTable& t) {
+    const Second w = parse_duration(t, "width", Second(200e-9));
+    if (w.si() <= 0) t.fail(t.has("width_ns") ? "width_ns" : "width_s", "must be positive");
+    return w;
+}
+
+std::vector<double> volts(const std::vector<Volt>& amplitudes) {
+    std::vector<double> v;
+    v.reserve(amplitudes.size());
+    for (Volt a : amplitudes) v.push_back(a.si());
+    return v;
+}
+
 Second parse_duration(TomlTable& t, const std::string& key, Second fallback) {
     const std::string ns = key + "_ns", s = key + "_s";
     if (t.has(ns) && t.has(s)) t.fail(ns, fmt::format("give {} or {}, not both", ns, s));

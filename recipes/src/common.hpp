@@ -29,6 +29,12 @@ std::optional<acquisition::BreakdownRule> parse_breakdown_rule(TomlTable& t, boo
 /// A positive duration from `<key>_ns` or `<key>_s` (exactly one of them may be given).
 Second parse_duration(TomlTable& t, const std::string& key, Second fallback);
 
+/// The write-pulse width: `width_ns` or `width_s` (default 200 ns, the paper's), must be positive.
+Second parse_pulse_width(TomlTable& t);
+
+/// The amplitudes in volts (for branches and the recipe's JSON echo).
+std::vector<double> volts(const std::vector<Volt>& amplitudes);
+
 /// (branch, direction) for each value of a sequence: direction is the sign of the change to the next
 /// value (the previous one at the end), a new branch starts when the direction changes or, with
 /// `split_on_sign`, when the sign of the value changes.
@@ -44,6 +50,10 @@ nlohmann::json to_json(const RhLoop& p);
 RvPulseTrain parse_rv_pulse_train(TomlTable& t);
 RvPulseTrain parse_field_free_rv(TomlTable& t);
 acquisition::Plan expand_rv_pulse_train(const RvPulseTrain& p, const acquisition::BenchCalibration& cal);
+/// One point per amplitude: set the assist field, the write pulse, wait the delay, read (the R(V) loop, the
+/// field-free R(V) and the breakdown ramp differ only in `kind`, the assist rule and the stop rule).
+acquisition::Plan expand_pulse_train(const RvPulseTrain& p, const acquisition::BenchCalibration& cal,
+                                     std::string kind);
 nlohmann::json to_json(const RvPulseTrain& p);
 
 SwitchingProbability parse_switching_probability(TomlTable& t);

@@ -9,8 +9,7 @@ RvPulseTrain parse_field_free_rv(TomlTable& t) {
         if (t.has(k)) t.fail(k, "a field-free R(V) has no assist field (use rv_pulse_train)");
     RvPulseTrain p;
     p.amplitudes = parse_amplitudes(t, {"negative", "positive"}, true);
-    p.width = parse_duration(t, "width", Second(200e-9));
-    if (p.width.si() <= 0) t.fail(t.has("width_ns") ? "width_ns" : "width_s", "must be positive");
+    p.width = parse_pulse_width(t);
     p.delay = parse_duration(t, "delay", Second(1.5));
     p.assist = Tesla(0.0);
     p.assist_follows_polarity = false;

@@ -8,8 +8,7 @@ namespace mtjlab::recipes::detail {
 RvPulseTrain parse_rv_pulse_train(TomlTable& t) {
     RvPulseTrain p;
     p.amplitudes = parse_amplitudes(t, {"negative", "positive"}, true);
-    p.width = parse_duration(t, "width", Second(200e-9));
-    if (p.width.si() <= 0) t.fail(t.has("width_ns") ? "width_ns" : "width_s", "must be positive");
+    p.width = parse_pulse_width(t);
     p.delay = parse_duration(t, "delay", Second(1.5));
     p.assist_follows_polarity = t.boolean_or("assist_follows_polarity", true);
     const double a = t.number_or("assist_field_mT", 6.0);
@@ -22,12 +21,15 @@ RvPulseTrain parse_rv_pulse_train(TomlTable& t) {
 }
 
 acquisition::Plan expand_rv_pulse_train(const RvPulseTrain& p, const acquisition::BenchCalibration& cal) {
+    return expand_pulse_train(p, cal, "rv_pulse_train");
+}
+
+acquisition::Plan expand_pulse_train(const RvPulseTrain& p, const acquisition::BenchCalibration& cal,
+                                     std::string kind) {
     acquisition::Plan plan;
-    plan.kind = "rv_pulse_train";
+    plan.kind = std::move(kind);
     plan.breakdown = p.stop_on_breakdown;
-    std::vector<double> v;
-    for (Volt a : p.amplitudes) v.push_back(a.si());
-    const auto bd = branches(v, true);
+    const auto bd = branches(volts(p.amplitudes), true);
     for (std::size_t i = 0; i < p.amplitudes.size(); ++i) {
         const Volt amp = p.amplitudes[i];
         // AP->P with -V and -H, P->AP with +V and +H: the assist field takes the pulse's sign.
@@ -48,9 +50,7 @@ acquisition::Plan expand_rv_pulse_train(const RvPulseTrain& p, const acquisition
 
 nlohmann::json to_json(const RvPulseTrain& p) {
     nlohmann::json j;
-    std::vector<double> a;
-    for (Volt x : p.amplitudes) a.push_back(x.si());
-    j["amplitudes_V"] = a;
+    j["amplitudes_V"] = volts(p.amplitudes);
     j["width_s"] = p.width.si();
     j["delay_s"] = p.delay.si();
     j["assist_field_T"] = p.assist.si();

@@ -10,8 +10,7 @@ SwitchingProbability parse_switching_probability(TomlTable& t) {
     const long long k = t.integer("repeats");
     if (k < 1 || k > 100000) t.fail("repeats", "must be between 1 and 100000");
     p.repeats = static_cast<unsigned>(k);
-    p.width = parse_duration(t, "width", Second(200e-9));
-    if (p.width.si() <= 0) t.fail(t.has("width_ns") ? "width_ns" : "width_s", "must be positive");
+    p.width = parse_pulse_width(t);
     p.delay = parse_duration(t, "delay", Second(1.5));
     p.assist_follows_polarity = t.boolean_or("assist_follows_polarity", true);
     const double a = t.number_or("assist_field_mT", 6.0);
@@ -62,9 +61,7 @@ acquisition::Plan expand_switching_probability(const SwitchingProbability& p, co
 
 nlohmann::json to_json(const SwitchingProbability& p) {
     nlohmann::json j;
-    std::vector<double> a;
-    for (Volt x : p.amplitudes) a.push_back(x.si());
-    j["amplitudes_V"] = a;
+    j["amplitudes_V"] = volts(p.amplitudes);
     j["repeats"] = p.repeats;
     j["width_s"] = p.width.si();
     j["delay_s"] = p.delay.si();
