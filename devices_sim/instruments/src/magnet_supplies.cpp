@@ -70,6 +70,37 @@ private:
     }
     [[nodiscard]] double actual_current() { return bench().supply_current_locked(name()).si(); }
 
+    /// [SOURce]:<q>[:LEVel][:IMMediate][:AMPLitude] (the setting, within +-max and the limit; MIN/MAX queries) and
+    /// [SOURce]:<q>[:LEVel]:LIMit[:BOTH] (0..max; lowering it clamps the setting) for q = CURRent or VOLTage.
+    void add_level(const std::string& q, const char* unit, double max, double& setting, double& limit) {
+        const std::string short_name = q.substr(0, 4);
+        commands_.add("[SOURce]:" + q + ":[LEVel]:[IMMediate]:[AMPLitude]", [this, unit, max, &setting, &limit,
+                                                                             short_name](const ScpiCall& c) {
+            c.expect_args(1, 1);
+            const double x = c.number(0, {unit, -max, max, 0.0});
+            if (std::abs(x) > limit * (1 + 1e-12))
+                throw ScpiFault(scpi_code::data_out_of_range, c.header + " beyond " + short_name + ":LIM");
+            setting = x;
+            update();
+            return std::string();
+        }, [max, &setting](const ScpiCall& c) {
+            const int lim = c.query_limit();
+            if (lim == 1) return nr3(-max);
+            if (lim == 2) return nr3(max);
+            return nr3(setting);
+        });
+        commands_.add("[SOURce]:" + q + ":[LEVel]:LIMit:[BOTH]", [this, unit, max, &setting, &limit](const ScpiCall& c) {
+            c.expect_args(1, 1);
+            limit = c.number(0, {unit, 0.0, max, max});
+            setting = std::clamp(setting, -limit, limit);
+            update();
+            return std::string();
+        }, [&limit](const ScpiCall& c) {
+            c.expect_args(0, 0);
+            return nr3(limit);
+        });
+    }
+
     void add_commands() {
         commands_.add("[SOURce]:FUNCtion:MODE", [this](const ScpiCall& c) {
             c.expect_args(1, 1);
@@ -80,55 +111,9 @@ private:
             c.expect_args(0, 0);
             return std::string(current_mode_ ? "CURR" : "VOLT");
         });
-        commands_.add("[SOURce]:CURRent:[LEVel]:[IMMediate]:[AMPLitude]", [this](const ScpiCall& c) {
-            c.expect_args(1, 1);
-            const double i = c.number(0, {"A", -m_.i_max, m_.i_max, 0.0});
-            if (std::abs(i) > i_limit_ * (1 + 1e-12))
-                throw ScpiFault(scpi_code::data_out_of_range, c.header + " beyond CURR:LIM");
-            i_set_ = i;
-            update();
-            return std::string();
-        }, [this](const ScpiCall& c) {
-            const int lim = c.query_limit();
-            if (lim == 1) return nr3(-m_.i_max);
-            if (lim == 2) return nr3(m_.i_max);
-            return nr3(i_set_);
-        });
+        add_level("CURRent", "A", m_.i_max, i_set_, i_limit_);
         // In current mode the voltage setting is the limit the output may reach (compliance).
-        commands_.add("[SOURce]:VOLTage:[LEVel]:[IMMediate]:[AMPLitude]", [this](const ScpiCall& c) {
-            c.expect_args(1, 1);
-            const double v = c.number(0, {"V", -m_.v_max, m_.v_max, 0.0});
-            if (std::abs(v) > v_limit_ * (1 + 1e-12))
-                throw ScpiFault(scpi_code::data_out_of_range, c.header + " beyond VOLT:LIM");
-            v_set_ = v;
-            update();
-            return std::string();
-        }, [this](const ScpiCall& c) {
-            const int lim = c.query_limit();
-            if (lim == 1) return nr3(-m_.v_max);
-            if (lim == 2) return nr3(m_.v_max);
-            return nr3(v_set_);
-        });
-        commands_.add("[SOURce]:CURRent:[LEVel]:LIMit:[BOTH]", [this](const ScpiCall& c) {
-            c.expect_args(1, 1);
-            i_limit_ = c.number(0, {"A", 0.0, m_.i_max, m_.i_max});
-            i_set_ = std::clamp(i_set_, -i_limit_, i_limit_);
-            update();
-            return std::string();
-        }, [this](const ScpiCall& c) {
-            c.expect_args(0, 0);
-            return nr3(i_limit_);
-        });
-        commands_.add("[SOURce]:VOLTage:[LEVel]:LIMit:[BOTH]", [this](const ScpiCall& c) {
-            c.expect_args(1, 1);
-            v_limit_ = c.number(0, {"V", 0.0, m_.v_max, m_.v_max});
-            v_set_ = std::clamp(v_set_, -v_limit_, v_limit_);
-            update();
-            return std::string();
-        }, [this](const ScpiCall& c) {
-            c.expect_args(0, 0);
-            return nr3(v_limit_);
-        });
+        add_level("VOLTage", "V", m_.v_max, v_set_, v_limit_);
         commands_.add("[SOURce]:CURRent:MODE", [](const ScpiCall& c) {
             c.expect_args(1, 1);
             if (c.choice(0, {"FIXed", "LIST", "TRANsient", "EXTernal", "GAIN"}) != 0)

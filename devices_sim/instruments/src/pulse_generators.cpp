@@ -223,14 +223,7 @@ private:
             c.expect_args(0, 0);
             return std::string("VPP");
         });
-        commands_.add("OUTPut#:[STATe]", [this](const ScpiCall& c) {
-            c.expect_args(1, 1);
-            channel(c, 0).output = c.boolean(0);
-            return std::string();
-        }, [this](const ScpiCall& c) {
-            c.expect_args(0, 0);
-            return std::string(channel(c, 0).output ? "1" : "0");
-        });
+        add_output_commands();
         commands_.add("OUTPut#:LOAD", [this](const ScpiCall& c) {
             auto& ch = channel(c, 0);
             const double l = c.number(0, {"OHM", 1.0, 10e3, 50.0, true});
@@ -244,14 +237,6 @@ private:
             c.expect_args(0, 1);
             const double l = channel(c, 0).load;
             return std::isinf(l) ? std::string("+9.9E+37") : nr3(l);
-        });
-        commands_.add("OUTPut#:POLarity", [this](const ScpiCall& c) {
-            c.expect_args(1, 1);
-            channel(c, 0).inverted = c.choice(0, {"NORMal", "INVerted"}) == 1;
-            return std::string();
-        }, [this](const ScpiCall& c) {
-            c.expect_args(0, 0);
-            return std::string(channel(c, 0).inverted ? "INV" : "NORM");
         });
         commands_.add(src + "BURSt:STATe", [this](const ScpiCall& c) {
             c.expect_args(1, 1);
@@ -307,6 +292,26 @@ private:
 
     // VOLTage[:AMPLitude], :OFFSet, :HIGH, :LOW under `base` (33500B "[SOURce#]:VOLTage", 81150A
     // "[SOURce]:VOLTage#"); `node` is the pattern node holding the channel suffix.
+    /// OUTPut#[:STATe] and OUTPut#:POLarity: the same on both models.
+    void add_output_commands() {
+        commands_.add("OUTPut#:[STATe]", [this](const ScpiCall& c) {
+            c.expect_args(1, 1);
+            channel(c, 0).output = c.boolean(0);
+            return std::string();
+        }, [this](const ScpiCall& c) {
+            c.expect_args(0, 0);
+            return std::string(channel(c, 0).output ? "1" : "0");
+        });
+        commands_.add("OUTPut#:POLarity", [this](const ScpiCall& c) {
+            c.expect_args(1, 1);
+            channel(c, 0).inverted = c.choice(0, {"NORMal", "INVerted"}) == 1;
+            return std::string();
+        }, [this](const ScpiCall& c) {
+            c.expect_args(0, 0);
+            return std::string(channel(c, 0).inverted ? "INV" : "NORM");
+        });
+    }
+
     void add_level_commands(const std::string& base, std::size_t node) {
         const std::string amp_pattern = keysight_ ? base + ":[AMPLitude]" : base + ":[LEVel]:[IMMediate]:[AMPLitude]";
         const std::string lvl = keysight_ ? base + ":" : base + ":[LEVel]:[IMMediate]:";
@@ -433,22 +438,7 @@ private:
             return nr3(channel(c, 2).trail);
         });
         add_level_commands("[SOURce]:VOLTage#", 1);
-        commands_.add("OUTPut#:[STATe]", [this](const ScpiCall& c) {
-            c.expect_args(1, 1);
-            channel(c, 0).output = c.boolean(0);
-            return std::string();
-        }, [this](const ScpiCall& c) {
-            c.expect_args(0, 0);
-            return std::string(channel(c, 0).output ? "1" : "0");
-        });
-        commands_.add("OUTPut#:POLarity", [this](const ScpiCall& c) {
-            c.expect_args(1, 1);
-            channel(c, 0).inverted = c.choice(0, {"NORMal", "INVerted"}) == 1;
-            return std::string();
-        }, [this](const ScpiCall& c) {
-            c.expect_args(0, 0);
-            return std::string(channel(c, 0).inverted ? "INV" : "NORM");
-        });
+        add_output_commands();
         commands_.add("OUTPut#:IMPedance:EXTernal", [this](const ScpiCall& c) {
             auto& ch = channel(c, 0);
             ch.load = c.number(0, {"OHM", 0.3, 1e6, 50.0, true});
