@@ -1,18 +1,14 @@
 #pragma once
-// A small deterministic generator (SplitMix64 seeding xoshiro256**) with our own uniform and normal
-// conversions, so results are bit-identical across standard libraries (std:: distributions are not).
+// The ANN's random variates on mtjlab's generator (core/rng.hpp), bit-identical across standard libraries.
 #include <cmath>
 #include <cstdint>
 #include <numbers>
 
+#include "mtjlab/core/rng.hpp"
+
 namespace mtjlab::ann::detail {
 
-inline std::uint64_t splitmix64(std::uint64_t& state) {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+using mtjlab::splitmix64;
 
 /// Mixes several integers into one seed (for per-cell, per-instance streams).
 inline std::uint64_t mix_seed(std::uint64_t a, std::uint64_t b, std::uint64_t c = 0) {
@@ -22,32 +18,11 @@ inline std::uint64_t mix_seed(std::uint64_t a, std::uint64_t b, std::uint64_t c 
     return splitmix64(x);
 }
 
-class Rng {
+/// The generator with the ANN's normal variate (its u1 in (0, 1) by redrawing a zero; kept as it is so that
+/// seeded trainings keep their weights).
+class Rng : public Xoshiro256 {
 public:
-    explicit Rng(std::uint64_t seed) {
-        std::uint64_t s = seed;
-        for (auto& w : s_) w = splitmix64(s);
-    }
-    std::uint64_t next() {
-        const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-        const std::uint64_t t = s_[1] << 17;
-        s_[2] ^= s_[0];
-        s_[3] ^= s_[1];
-        s_[1] ^= s_[2];
-        s_[0] ^= s_[3];
-        s_[2] ^= t;
-        s_[3] = rotl(s_[3], 45);
-        return result;
-    }
-    /// Uniform in [0, 1) with 53 random bits.
-    double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-    /// Uniform integer in [0, n) (n > 0), unbiased by rejection.
-    std::uint64_t below(std::uint64_t n) {
-        const std::uint64_t limit = ~std::uint64_t{0} - (~std::uint64_t{0} % n);
-        std::uint64_t r = next();
-        while (r >= limit) r = next();
-        return r % n;
-    }
+    explicit Rng(std::uint64_t seed) : Xoshiro256(seed) {}
     /// Standard normal (Box-Muller, both values used).
     double normal() {
         if (has_spare_) {
@@ -64,8 +39,6 @@ public:
     }
 
 private:
-    static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-    std::uint64_t s_[4]{};
     double spare_ = 0.0;
     bool has_spare_ = false;
 };

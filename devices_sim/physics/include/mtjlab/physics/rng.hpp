@@ -1,19 +1,14 @@
 #pragma once
-// A small, fast, portable random generator (xoshiro256** seeded through splitmix64) with its own
-// uniform and normal variates, so that seeded runs give the same numbers with every standard library
-// (std::normal_distribution is implementation-defined, which would break golden files).
+// The physics' random variates on mtjlab's generator (core/rng.hpp: xoshiro256** seeded through splitmix64),
+// and the derivation of per-object streams from (seed, ids).
 #include <cmath>
 #include <cstdint>
 
+#include "mtjlab/core/rng.hpp"
+
 namespace mtjlab::physics {
 
-/// splitmix64 step: a good 64-bit mixer, also used to derive independent streams from (seed, ids).
-constexpr std::uint64_t splitmix64(std::uint64_t& state) noexcept {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
+using mtjlab::splitmix64;
 
 /// Mixes a seed with up to three identifiers into one stream seed (order matters).
 constexpr std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t a = 0, std::uint64_t b = 0,
@@ -28,31 +23,15 @@ constexpr std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t a = 0, std::u
     return splitmix64(s);
 }
 
-/// xoshiro256** generator. Not thread-safe; one per simulated object.
-class Rng {
+/// The generator with the physics' variates. Not thread-safe; one per simulated object.
+class Rng : public Xoshiro256 {
 public:
-    explicit Rng(std::uint64_t seed = 0) noexcept { reseed(seed); }
+    explicit Rng(std::uint64_t seed = 0) noexcept : Xoshiro256(seed) {}
     void reseed(std::uint64_t seed) noexcept {
-        std::uint64_t s = seed;
-        for (auto& w : s_) w = splitmix64(s);
+        seed_state(seed);
         has_spare_ = false;
     }
-    std::uint64_t next() noexcept {
-        const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-        const std::uint64_t t = s_[1] << 17;
-        s_[2] ^= s_[0];
-        s_[3] ^= s_[1];
-        s_[1] ^= s_[2];
-        s_[0] ^= s_[3];
-        s_[2] ^= t;
-        s_[3] = rotl(s_[3], 45);
-        return result;
-    }
-    /// Uniform in [0, 1).
-    double uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-    /// Uniform in (0, 1]: safe to take the logarithm of.
-    double uniform_open0() noexcept { return (static_cast<double>(next() >> 11) + 1.0) * 0x1.0p-53; }
-    /// Standard normal variate (Box-Muller, both values used).
+    /// Standard normal variate (Box-Muller, both values used; u1 in (0, 1]).
     double normal() noexcept {
         if (has_spare_) {
             has_spare_ = false;
@@ -70,8 +49,6 @@ public:
     bool bernoulli(double p) noexcept { return uniform() < p; }
 
 private:
-    static constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-    std::uint64_t s_[4]{};
     double spare_ = 0.0;
     bool has_spare_ = false;
 };
