@@ -8,7 +8,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <tuple>
+#include <vector>
 
 namespace mtjlab::storage::h5 {
 
@@ -106,12 +109,126 @@ DataType DataType::fixed_utf8(std::size_t size) {
 
 DataType DataType::copy_of(hid_t native) { return DataType(H5Tcopy(native), {"", "", "copy type"}); }
 
-// ---- reading strings (attributes and scalar datasets share the logic)
+// ---- global heap check (before any variable-length read)
+// libhdf5 1.10.8 trusts the object sizes in a global heap collection ("GCOL", where variable-length strings live):
+// a corrupt size makes H5HG_read memcpy with a bogus length (SIGSEGV; found by tests/fuzz/fuzz_run_file, input
+// tests/fuzz/known/hdf5_h5hg_read_vlen_attribute.h5). mtjlab's own files (every version), results.h5 and h5py
+// files all store strings as variable-length, so refusing them is no option: before the first variable-length
+// read from a file we walk every global heap collection in it the way libhdf5's loader does and refuse the file
+// (StorageError) unless each object lies inside its collection and the objects tile it exactly. A collection
+// is found by its signature "GCOL" + version 1; the scan skips the inside of collections it has checked (so a
+// string value cannot pose as one). The result is cached per (file, size, mtime). Not covered: a corrupt
+// reference (length, heap index) inside an attribute message or a dataset element, which the API cannot show us.
 namespace {
+struct HeapCheckKey {
+    std::string path;
+    std::uintmax_t size = 0;
+    std::int64_t mtime = 0;
+    bool operator<(const HeapCheckKey& o) const {
+        return std::tie(path, size, mtime) < std::tie(o.path, o.size, o.mtime);
+    }
+};
+
+std::uint64_t le(const unsigned char* p, int n) {
+    std::uint64_t v = 0;
+    for (int i = n - 1; i >= 0; --i) v = (v << 8) | p[i];
+    return v;
+}
+
+// Empty when every collection is sound, else why not (one line, with the byte offset).
+std::string check_heaps_in(std::ifstream& in, std::uint64_t file_size) {
+    constexpr std::uint64_t kHdr = 16;  // signature, version, 3 reserved, 8-byte collection size
+    constexpr std::size_t kChunk = 1 << 20;
+    std::vector<unsigned char> buf(kChunk + 3);
+    std::uint64_t pos = 0;  // file offset of buf[0]
+    while (pos < file_size) {
+        in.clear();
+        in.seekg(static_cast<std::streamoff>(pos));
+        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), file_size - pos));
+        in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(want));
+        const std::size_t got = static_cast<std::size_t>(in.gcount());
+        if (got < 5) break;
+        std::uint64_t next = pos + (got > 3 ? got - 3 : got);  // overlap: a signature may straddle chunks
+        for (std::size_t i = 0; i + 5 <= got; ++i) {
+            if (buf[i] != 'G' || std::memcmp(&buf[i], "GCOL\x01", 5) != 0) continue;
+            const std::uint64_t off = pos + i;
+            const std::string where = "global heap collection at byte " + std::to_string(off);
+            unsigned char h[kHdr];
+            in.clear();
+            in.seekg(static_cast<std::streamoff>(off));
+            if (!in.read(reinterpret_cast<char*>(h), kHdr)) return where + ": truncated header";
+            const std::uint64_t size = le(h + 8, 8);
+            if (size < kHdr || size > file_size - off)
+                return where + ": size " + std::to_string(size) + " does not fit the file";
+            const std::uint64_t end = off + size;
+            std::uint64_t p = off + kHdr;
+            while (p < end) {
+                if (end - p < kHdr) break;  // too small for an object header: free space (as libhdf5 reads it)
+                unsigned char o[kHdr];
+                in.clear();
+                in.seekg(static_cast<std::streamoff>(p));
+                if (!in.read(reinterpret_cast<char*>(o), kHdr)) return where + ": truncated";
+                const std::uint64_t idx = le(o, 2);
+                const std::uint64_t osize = le(o + 8, 8);
+                const std::uint64_t room = end - p;
+                // Object 0 is the free space, its size counts its header; others are header + data padded to 8.
+                const bool fits = idx == 0 ? osize >= kHdr && osize <= room
+                                           : osize <= room - kHdr && kHdr + ((osize + 7) & ~std::uint64_t{7}) <= room;
+                if (!fits)
+                    return where + ": object " + std::to_string(idx) + " of " + std::to_string(osize) +
+                           " bytes overruns the collection";
+                p += idx == 0 ? osize : kHdr + ((osize + 7) & ~std::uint64_t{7});
+            }
+            // Go on after the end of this collection (no signature inside a checked collection counts).
+            if (end >= next) {
+                next = end;
+                break;
+            }
+            i = static_cast<std::size_t>(end - pos) - 1;
+        }
+        pos = next;
+    }
+    return {};
+}
+
+void check_global_heaps(hid_t obj, const Context& ctx) {
+    const ssize_t n = H5Fget_name(obj, nullptr, 0);
+    if (n <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return;  // not a named file (no path to check)
+    }
+    std::string name(static_cast<std::size_t>(n) + 1, '\0');
+    H5Fget_name(obj, name.data(), name.size());
+    name.resize(static_cast<std::size_t>(n));
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(name, ec);
+    if (ec) return;  // e.g. an in-memory file image: nothing on disk to check
+    const auto mtime = std::filesystem::last_write_time(name, ec);
+    if (ec) return;
+    HeapCheckKey key{name, size, static_cast<std::int64_t>(mtime.time_since_epoch().count())};
+    static std::mutex mu;
+    static std::map<HeapCheckKey, std::string> checked;
+    std::string why;
+    {
+        const std::lock_guard<std::mutex> lock(mu);
+        if (const auto it = checked.find(key); it != checked.end()) {
+            why = it->second;
+        } else {
+            std::ifstream in(name, std::ios::binary);
+            if (!in) return;
+            why = check_heaps_in(in, size);
+            if (checked.size() > 256) checked.clear();
+            checked.emplace(std::move(key), why);
+        }
+    }
+    if (!why.empty()) fail(ctx, "corrupt file: " + why);
+}
+
 template <typename ReadFn>
-std::string read_string_any(hid_t file_type, const Context& ctx, ReadFn&& read) {
+std::string read_string_any(hid_t obj, hid_t file_type, const Context& ctx, ReadFn&& read) {
     if (H5Tget_class(file_type) != H5T_STRING) fail(ctx, "not a string");
     const htri_t is_vlen = check(H5Tis_variable_str(file_type), ctx);
+    if (is_vlen > 0) check_global_heaps(obj, ctx);
     // Memory types take the file's character set: HDF5 has no ASCII <-> UTF-8 conversion path, and files written
     // by other tools (h5py bytes, C programs using H5T_C_S1) hold ASCII strings.
     const H5T_cset_t cset = H5Tget_cset(file_type);
@@ -140,7 +257,7 @@ std::string Attribute::read_string() const {
     Context c = ctx_;
     c.operation = "read string attribute";
     DataType ft(H5Aget_type(id()), c);
-    return read_string_any(ft.id(), c, [&](hid_t mem, void* buf) { return H5Aread(id(), mem, buf); });
+    return read_string_any(id(), ft.id(), c, [&](hid_t mem, void* buf) { return H5Aread(id(), mem, buf); });
 }
 
 double Attribute::read_double() const {
@@ -424,7 +541,7 @@ std::vector<float> DataSet::read_floats() const {
 std::string DataSet::read_string() const {
     const Context c = ctx("read string");
     DataType ft = type();
-    return read_string_any(ft.id(), c,
+    return read_string_any(id(), ft.id(), c,
                            [&](hid_t mem, void* buf) { return H5Dread(id(), mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf); });
 }
 

@@ -130,3 +130,40 @@ TEST_CASE("h5 info and recover reject bad files with one line and exit code 2", 
     // A directory.
     check_bad(test::run_cli("h5 info " + q(dir.path())), dir.path(), "not a regular file");
 }
+
+TEST_CASE("a run file with a corrupt global heap is refused by h5 info, analyze and recover, no crash",
+          "[integration]") {
+    // Found by tests/fuzz/fuzz_run_file: object 9 of the global heap collection at byte 2048 (the string
+    // attributes) declares 2^58 bytes; libhdf5 1.10.8 copied that many and died with SIGSEGV. storage/src/h5.cpp
+    // now checks every global heap collection before the first variable-length string read.
+    const std::filesystem::path src =
+        std::filesystem::path(MTJLAB_SOURCE_DIR) / "tests/fuzz/known/hdf5_h5hg_read_vlen_attribute.h5";
+    test::TempDir dir("cligcol");
+    const auto bad = dir / "bad.h5";
+    std::filesystem::copy_file(src, bad);
+    const auto before = std::filesystem::file_size(bad);
+
+    const auto info = test::run_cli("h5 info " + q(bad));
+    check_bad(info, bad, "corrupt file: global heap collection at byte 2048: object 9");
+    const auto rec = test::run_cli("recover " + q(bad));
+    check_bad(rec, bad, "global heap collection at byte 2048");
+    CHECK(std::filesystem::file_size(bad) == before);  // recover refused before touching it
+
+    const auto an = test::run_cli("analyze " + q(bad) + " -o " + q(dir / "out"));
+    INFO("analyze stderr: " << an.err);
+    CHECK(an.exit_code != 0);
+    CHECK(an.exit_code < 128);  // an exit code, not a signal
+    CHECK(an.err.find("global heap collection at byte 2048") != std::string::npos);
+    CHECK(an.err.find("HDF5-DIAG") == std::string::npos);
+
+    // The check does not refuse sound files: the fuzz seeds written by mtjlab (complete, writer killed, a real
+    // R(H) run) still open.
+    for (const char* seed : {"complete.h5", "writer_died.h5", "rh_minor_virtual.h5"}) {
+        const auto f = dir / seed;
+        std::filesystem::copy_file(
+            std::filesystem::path(MTJLAB_SOURCE_DIR) / "tests/fuzz/corpus/fuzz_run_file" / seed, f);
+        const auto ok = test::run_cli("h5 info " + q(f));
+        INFO(seed << ": " << ok.err);
+        CHECK(ok.exit_code == 0);
+    }
+}
