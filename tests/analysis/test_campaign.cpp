@@ -18,14 +18,7 @@ using namespace mtjlab::analysis;
 namespace fixture = mtjlab::test::fixture;
 using mtjlab::test::TempDir;
 
-namespace {
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-}  // namespace
+using mtjlab::test::slurp;
 
 TEST_CASE("campaign: groups, field-free fractions, breakdown, trends and the conductance table", "[unit]") {
     const auto c = analyze_campaign(fixture::campaign());

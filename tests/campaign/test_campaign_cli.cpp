@@ -20,14 +20,9 @@ using mtjlab::test::run_cli;
 using mtjlab::test::run_command;
 using mtjlab::test::TempDir;
 
-namespace {
+using mtjlab::test::slurp;
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+namespace {
 
 /// Both datasets can be loaded (the ANN stage needs them); otherwise the test says why and skips.
 bool datasets_available() {

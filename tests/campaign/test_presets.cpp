@@ -10,14 +10,7 @@
 
 namespace rp = mtjlab::reproduction;
 
-namespace {
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-}  // namespace
+using mtjlab::test::slurp;
 
 TEST_CASE("presets embed the campaign recipes of the source tree byte for byte", "[unit]") {
     const auto src = mtjlab::test::source_dir();

@@ -43,14 +43,12 @@ TempDir::~TempDir() {
     fs::remove_all(path_, ec);
 }
 
-namespace {
 std::string slurp(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
 }
-}  // namespace
 
 CommandResult run_command(const std::string& command) {
     TempDir tmp("cmd");

@@ -43,6 +43,9 @@ CommandResult run_command(const std::string& command);
 /// Runs the mtjlab CLI with these arguments (already shell-quoted where needed).
 CommandResult run_cli(const std::string& args);
 
+/// The whole file as bytes ("" when it cannot be read: the test's own checks then fail on the content).
+std::string slurp(const std::filesystem::path& p);
+
 /// True when the golden files should be rewritten instead of compared (MTJLAB_UPDATE_GOLDEN=1).
 bool update_golden();
 
