@@ -36,6 +36,7 @@
 #include "mtjlab/recipes/recipe.hpp"
 #include "mtjlab/recipes/runner.hpp"
 #include "mtjlab/reproduction/reproduction.hpp"
+#include "prober.hpp"
 #include "virtual_bench.hpp"
 
 namespace mtjlab::cli {
@@ -60,6 +61,7 @@ struct CampaignArgs {
     std::string scale = "mse";
     int jobs = 0;
     std::uint64_t seed = 1, wafer_seed = 7;
+    std::string prober_command;
     bool json_out = false;
     std::vector<std::string> argv;
 };
@@ -95,14 +97,6 @@ std::string shell_quote(const std::string& s) {
 }
 
 /// The probe move of a real bench: a prompt on the terminal (as `mtjlab run` does).
-void prompt_probe_move(const acquisition::DeviceRef& d) {
-    std::cerr << fmt::format("\nMove the probes to wafer {} die {} device {} ({:.2f} nm, {} cells), then press Enter "
-                             "(field is at zero)... ",
-                             d.wafer_id, d.die, d.device, d.thickness_nm, d.cells);
-    std::string line;
-    if (!std::getline(std::cin, line)) throw InputError("no answer on stdin to the probe-move prompt");
-}
-
 struct Measured {
     acquisition::RunSummary summary;
     std::string campaign_name;
@@ -135,7 +129,7 @@ Measured measure(const std::string& recipe_text, const std::string& recipe_name,
         vb.emplace(start_virtual_bench(station, vo, &prepared.campaign->wafer));
         vb->attach(so);
     } else {
-        so.move_to = prompt_probe_move;
+        so.move_to = real_prober(a.prober_command);
     }
     Measured m;
     m.summary = recipes::run(prepared, vb ? vb->station : station, so);
@@ -179,6 +173,8 @@ int run_campaign(const CampaignArgs& a) {
     if (sources != 1)
         throw InputError("campaign: give exactly one of --virtual (the virtual lab), --station STATION.toml (a real "
                          "bench) or --measured DIR (an already measured campaign directory)");
+    if (!a.prober_command.empty() && (a.virtual_lab || a.measured))
+        throw InputError("campaign: --prober-command is for a real bench (--station without --virtual)");
     const rp::Preset& preset = rp::preset(a.preset);
     rp::Options o = rp::options_from(preset);
     o.output_dir = a.out;
@@ -311,6 +307,7 @@ void register_campaign(CLI::App& app, const GlobalOptions& /*global*/) {
                 "Measure on the virtual lab (real drivers over loopback sockets); the station's instruments are "
                 "those of --station or of the embedded recipes/station.example.toml");
     c->add_option("--station", a->station, "Station file (a real bench unless --virtual)");
+    c->add_option("--prober-command", a->prober_command, k_prober_command_help);
     c->add_option("--measured", a->measured, "Skip measuring: analyse this already measured campaign directory");
     c->add_option("--preset", a->preset, "Campaign and ANN settings: paper or smoke")->capture_default_str();
     c->add_option("--recipe", a->recipe, "Use this campaign recipe instead of the preset's");

@@ -22,6 +22,7 @@
 #include "mtjlab/recipes/recipe.hpp"
 #include "mtjlab/recipes/runner.hpp"
 #include "mtjlab/devices_sim/fault_injector.hpp"
+#include "prober.hpp"
 #include "virtual_bench.hpp"
 
 namespace mtjlab::cli {
@@ -46,23 +47,6 @@ struct RunArgs {
     std::string fault_log;  // --fault-log FILE: every injected fault, appended
     double coil_error = 0.0;
 };
-
-/// The probe move of a real bench: a command, or a prompt on the terminal.
-std::function<void(const DeviceRef&)> real_prober(const std::string& command) {
-    if (!command.empty())
-        return [command](const DeviceRef& d) {
-            const std::string line =
-                fmt::format("{} {} {} {} {:.3f} {}", command, d.wafer_id, d.die, d.device, d.thickness_nm, d.cells);
-            if (std::system(line.c_str()) != 0) throw InstrumentError("prober command failed: " + line);
-        };
-    return [](const DeviceRef& d) {
-        std::cerr << fmt::format("\nMove the probes to wafer {} die {} device {} ({:.2f} nm, {} cells), "
-                                 "then press Enter (field is at zero)... ",
-                                 d.wafer_id, d.die, d.device, d.thickness_nm, d.cells);
-        std::string line;
-        if (!std::getline(std::cin, line)) throw InputError("no answer on stdin to the probe-move prompt");
-    };
-}
 
 int run_command(const RunArgs& a) {
     if ((!a.faults.empty() || !a.fault_log.empty()) && !a.virtual_lab)
@@ -174,9 +158,7 @@ void register_run(CLI::App& app, const GlobalOptions& /*global*/) {
                     "With --virtual: relative error of the station's coil constant (the virtual magnet gives "
                     "k * (1 + ERR) T/A); with field_control = \"gaussmeter\" the loop corrects it")
         ->capture_default_str();
-    cmd->add_option("--prober-command", args->prober_command,
-                    "Campaign on a real bench: command run before each new device with arguments "
-                    "WAFER DIE DEVICE THICKNESS_NM CELLS (default: prompt on the terminal)");
+    cmd->add_option("--prober-command", args->prober_command, k_prober_command_help);
     cmd->add_option("--faults", args->faults,
                     "With --virtual: inject random faults into every instrument "
                     "(rate=P[,seed=N][,kinds=drop+timeout+garbage+error+slow][,slow_ms=MS]; docs/reliability.md)");

@@ -210,6 +210,114 @@ TEST_CASE("campaign refuses bad input with exit code 2 and one line", "[integrat
     CHECK(slurp(tmp / "o3" / "campaign" / "campaign.json") == "{}");
 }
 
+/// `mtjlab lab serve` as a separate process: to the campaign it is a real bench behind a station file.
+class ServedLab {
+public:
+    explicit ServedLab(const fs::path& dir) : listing_(dir / "lab.txt"), pid_file_(dir / "lab.pid") {
+        const auto r = run_command("'" + mtjlab::test::cli_path().string() + "' lab serve --thickness 2.0 --cells 1 > '" +
+                                   listing_.string() + "' 2>&1 & echo $! > '" + pid_file_.string() +
+                                   "'; for i in $(seq 300); do grep -q gaussmeter '" + listing_.string() +
+                                   "' && break; sleep 0.1; done");
+        REQUIRE(r.exit_code == 0);
+    }
+    ~ServedLab() {
+        (void)run_command("kill -INT $(cat '" + pid_file_.string() + "') 2>/dev/null");
+    }
+    /// The TCP resource string the lab printed for an instrument name.
+    std::string resource(const std::string& name) const {
+        std::istringstream in(slurp(listing_));
+        std::string line;
+        while (std::getline(in, line)) {
+            std::smatch m;
+            if (line.rfind(name + " ", 0) == 0 && std::regex_search(line, m, std::regex(R"(TCPIP0::\S+::SOCKET)")))
+                return m.str();
+        }
+        FAIL("lab serve printed no resource for " << name << ": " << slurp(listing_));
+        return {};
+    }
+
+private:
+    fs::path listing_, pid_file_;
+};
+
+TEST_CASE("campaign on a real bench moves the probes with --prober-command", "[integration][campaign]") {
+    if (!datasets_available()) return;
+    TempDir tmp("campaign-prober");
+    const ServedLab lab(tmp.path());
+    std::ofstream(tmp / "station.toml") << "[instruments.pulse_gen]\nmodel = \"keysight_33500b\"\nresource = \""
+                                        << lab.resource("pulse_gen") << "\"\n[instruments.lockin]\nmodel = \"srs_sr830\"\n"
+                                        << "resource = \"" << lab.resource("lockin") << "\"\n[instruments.magnet]\n"
+                                        << "model = \"kepco_bop\"\nresource = \"" << lab.resource("magnet") << "\"\n"
+                                        << R"([calibration]
+coil_constant_T_per_A = 0.05
+reference_resistor_ohm = 1.0e6
+read_amplitude_V = 0.1
+read_frequency_Hz = 13.7
+time_constant_s = 0.001
+[limits]
+max_pulse_amplitude_V = 2.5
+max_pulse_width_s = 1.0e-6
+max_coil_current_A = 8.0
+max_field_T = 0.1
+max_ramp_rate_T_per_s = 10
+max_read_voltage_V = 0.2
+)";
+    // Real time passes on a real bench: short settle and delay times keep this a few seconds.
+    std::ofstream(tmp / "campaign.toml") << R"(kind = "campaign"
+name = "prober_test"
+[wafer]
+id = "W7"
+t_min_nm = 1.6
+t_max_nm = 2.6
+dies = 11
+devices_per_die = 33
+cell_pattern = [1, 2, 3]
+[select]
+thickness_nm = [2.0]
+cells = [1]
+devices_per_group = 2
+[[run]]
+kind = "rh_loop"
+name = "rh_minor"
+loop = "minor"
+start_mT = 20.0
+stop_mT = -20.0
+step_mT = 5.0
+settle_s = 0.001
+[[run]]
+kind = "rv_pulse_train"
+name = "rv_assist8"
+min_V = 0.2
+max_V = 1.6
+step_V = 0.2
+polarities = ["positive", "negative"]
+width_ns = 200
+delay_s = 0.001
+assist_field_mT = 8.0
+)";
+    std::ofstream(tmp / "prober.sh") << "#!/bin/sh\necho \"$@\" >> '" << (tmp / "moves.txt").string() << "'\n";
+    fs::permissions(tmp / "prober.sh", fs::perms::owner_all);
+    const auto r = run_cli("campaign --station '" + (tmp / "station.toml").string() + "' --recipe '" +
+                           (tmp / "campaign.toml").string() +
+                           "' --preset smoke --seeds 1 --epochs 1 --train-limit 500 --prober-command '" +
+                           (tmp / "prober.sh").string() + "' -o '" + (tmp / "out").string() + "'");
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    // One move per device (two devices of the 2.0 nm die, 1 cell), before its first run: WAFER DIE DEVICE T CELLS.
+    std::istringstream moves(slurp(tmp / "moves.txt"));
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(moves, line);) lines.push_back(line);
+    REQUIRE(lines.size() == 2);
+    for (const auto& line : lines) CHECK(std::regex_match(line, std::regex(R"(W7 \d+ \d+ 2\.000 1)")));
+    CHECK(lines[0] != lines[1]);
+    CHECK(fs::exists(tmp / "out" / "report.html"));
+    // A prober command is for a real bench only.
+    const auto v = run_cli("campaign --virtual --preset smoke --prober-command /bin/true -o '" +
+                           (tmp / "v").string() + "'");
+    CHECK(v.exit_code == 2);
+    CHECK(v.err.find("--prober-command is for a real bench") != std::string::npos);
+}
+
 TEST_CASE("the report opens in headless Chromium with every figure drawn", "[integration][campaign][browser]") {
     const auto which = run_command("command -v chromium || command -v chromium-browser");
     if (which.exit_code != 0 || which.out.empty()) {
