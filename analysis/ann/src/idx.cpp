@@ -62,8 +62,10 @@ public:
 
     void read_payload(std::vector<std::uint8_t>& out, std::size_t n, const char* what) {
         // Grow with the bytes actually there: a 16-byte header may declare 2 GiB, which must not be allocated
-        // (and zero-filled) before the file turns out to be truncated (found by tests/fuzz/fuzz_idx).
-        constexpr std::size_t step = std::size_t{1} << 24;
+        // (and zero-filled) before the file turns out to be truncated (found by tests/fuzz/fuzz_idx). Steps
+        // start at 64 KiB and double up to 16 MiB, so a short file costs a short read, not a 16 MiB zero-fill.
+        constexpr std::size_t max_step = std::size_t{1} << 24;
+        std::size_t step = std::size_t{1} << 16;
         out.clear();
         std::size_t got = 0;
         while (got < n) {
@@ -72,6 +74,7 @@ public:
             const std::size_t r = read(out.data() + got, want);
             got += r;
             if (r < want) break;
+            step = std::min(step * 2, max_step);
         }
         out.resize(got);
         if (got != n) {
