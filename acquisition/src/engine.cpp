@@ -33,23 +33,56 @@ struct PointValues {
     int switched = 0;
 };
 
-double column_value(const std::string& name, const PointValues& v) {
-    const Point& p = *v.point;
-    if (name == "field_T") return p.swept;
-    if (name == "field_measured_T") return v.main.field_measured ? v.main.field_measured->si() : nan;
-    if (name == "resistance_ohm") return v.main.resistance.si();
-    if (name == "x_V") return v.main.x.si();
-    if (name == "y_V") return v.main.y.si();
-    if (name == "branch") return p.branch;
-    if (name == "direction") return p.direction;
-    if (name == "time_s") return v.time_s;
-    if (name == "pulse_amplitude_V") return p.pulse_amplitude.si();
-    if (name == "pulse_width_s") return p.pulse_width.si();
-    if (name == "assist_field_T") return p.field.si();
-    if (name == "trial") return p.trial;
-    if (name == "switched") return v.switched;
-    if (name == "resistance_before_ohm") return v.before ? v.before->resistance.si() : nan;
+/// The columns the engine can fill, resolved once per run (not a string compare per value per point).
+enum class Col {
+    field_T, field_measured_T, resistance_ohm, x_V, y_V, branch, direction, time_s, pulse_amplitude_V,
+    pulse_width_s, assist_field_T, trial, switched, resistance_before_ohm
+};
+
+Col column_id(const std::string& name) {
+    static const std::pair<const char*, Col> known[] = {
+        {"field_T", Col::field_T}, {"field_measured_T", Col::field_measured_T},
+        {"resistance_ohm", Col::resistance_ohm}, {"x_V", Col::x_V}, {"y_V", Col::y_V}, {"branch", Col::branch},
+        {"direction", Col::direction}, {"time_s", Col::time_s}, {"pulse_amplitude_V", Col::pulse_amplitude_V},
+        {"pulse_width_s", Col::pulse_width_s}, {"assist_field_T", Col::assist_field_T}, {"trial", Col::trial},
+        {"switched", Col::switched}, {"resistance_before_ohm", Col::resistance_before_ohm}};
+    for (const auto& [n, c] : known)
+        if (name == n) return c;
     throw Error("run engine: no value for column '" + name + "'");
+}
+
+double column_value(Col col, const PointValues& v) {
+    const Point& p = *v.point;
+    switch (col) {
+        case Col::field_T: return p.swept;
+        case Col::field_measured_T: return v.main.field_measured ? v.main.field_measured->si() : nan;
+        case Col::resistance_ohm: return v.main.resistance.si();
+        case Col::x_V: return v.main.x.si();
+        case Col::y_V: return v.main.y.si();
+        case Col::branch: return p.branch;
+        case Col::direction: return p.direction;
+        case Col::time_s: return v.time_s;
+        case Col::pulse_amplitude_V: return p.pulse_amplitude.si();
+        case Col::pulse_width_s: return p.pulse_width.si();
+        case Col::assist_field_T: return p.field.si();
+        case Col::trial: return p.trial;
+        case Col::switched: return v.switched;
+        case Col::resistance_before_ohm: return v.before ? v.before->resistance.si() : nan;
+    }
+    return nan;
+}
+
+/// A job that is not run in this session: finished by an earlier one, or its device broke.
+RunOutcome skipped_outcome(const Job& job, const fs::path& file, std::size_t rows, std::string message) {
+    RunOutcome o;
+    o.name = job.name;
+    o.file = file;
+    o.status = storage::RunStatus::complete;
+    o.skipped = true;
+    o.total = job.plan.points.size();
+    o.rows = rows;
+    o.message = std::move(message);
+    return o;
 }
 
 bool changed(double r_prev, double r_now, double threshold) {
@@ -100,13 +133,8 @@ RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, co
     double time_offset = 0;
     if (fs::exists(file)) {
         storage::RunReader reader = storage::RunReader::open(file);
-        if (reader.status() == storage::RunStatus::complete) {
-            out.status = storage::RunStatus::complete;
-            out.rows = reader.size();
-            out.skipped = true;
-            out.message = "already complete";
-            return out;
-        }
+        if (reader.status() == storage::RunStatus::complete)
+            return skipped_outcome(job, file, reader.size(), "already complete");
         if (!options.resume)
             throw InputError(fmt::format("{}: run file exists and is unfinished ({}); use --resume to continue it",
                                          file.string(), storage::to_string(reader.status())));
@@ -127,7 +155,7 @@ RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, co
     std::string instruments = options.instruments_snapshot ? options.instruments_snapshot()
                                                            : options.provenance.instruments_json;
     if (resuming) {
-        writer = storage::RunWriter::resume(file);
+        writer = storage::RunWriter::resume(file, options.writer);
         log->info("{}: resuming after {} of {} points", file.string(), writer->size(), plan.points.size());
     } else {
         storage::RunInfo info;
@@ -141,10 +169,10 @@ RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, co
         info.virtual_run = options.provenance.virtual_run;
         info.device = {job.device.wafer_id, job.device.die, job.device.device, job.device.thickness_nm,
                        job.device.cells};
-        // Small chunks: every append is flushed (crash safety), and a flush writes each column's whole
-        // last chunk; 64 rows keep that to 512 bytes per column instead of 8 KB (bench_acquisition).
-        storage::WriterOptions wo;
-        wo.chunk_rows = std::clamp<std::size_t>(plan.points.size(), 1, 64);
+        // Rows reach HDF5 in batches (1024 rows or 1 s by default; the row journal makes each point durable
+        // in between): one chunk per batch, no larger than the run.
+        storage::WriterOptions wo = options.writer;
+        wo.chunk_rows = std::clamp<std::size_t>(plan.points.size(), 1, std::max<std::size_t>(wo.batch_rows, 64));
         writer = storage::RunWriter::create(file, info, storage::columns_for(plan.kind), wo);
     }
     const std::size_t start = writer->size();
@@ -153,9 +181,9 @@ RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, co
                                      file.string(), start, plan.points.size()));
     if (options.progress && start > 0) options.progress->advance(start);
 
-    std::vector<std::string> names;
-    for (const auto& c : writer->columns()) names.push_back(c.name);
-    std::vector<double> row(names.size());
+    std::vector<Col> cols;
+    for (const auto& c : writer->columns()) cols.push_back(column_id(c.name));
+    std::vector<double> row(cols.size());
 
     std::optional<double> baseline = prior_r.empty() ? std::nullopt : std::optional<double>(prior_r.front());
     double prev_r = prior_r.empty() ? nan : prior_r.back();
@@ -201,8 +229,10 @@ RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, co
             v.time_s = (bench.now() - t0).si();
             const double r_now = v.main.resistance.si();
             if (v.before) v.switched = changed(v.before->resistance.si(), r_now, plan.switch_threshold) ? 1 : 0;
-            for (std::size_t c = 0; c < names.size(); ++c) row[c] = column_value(names[c], v);
-            writer->append(row);  // durable when it returns
+            for (std::size_t c = 0; c < cols.size(); ++c) row[c] = column_value(cols[c], v);
+            writer->append(row);  // durable (row journal) when it returns
+            // End of a sweep branch: its rows go to the HDF5 file now, for readers that follow it live.
+            if (i + 1 < plan.points.size() && plan.points[i + 1].branch != point.branch) writer->flush();
             if (options.progress) options.progress->advance();
             bool broken = false;
             if (plan.breakdown) {
@@ -335,26 +365,15 @@ std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& ben
         };
         if (previous.count(job.name) &&
             ((previous[job.name] == "complete" && fs::exists(file)) || previous[job.name] == "skipped")) {
-            RunOutcome o;
-            o.name = job.name;
-            o.file = file;
-            o.status = storage::RunStatus::complete;
-            o.skipped = true;
-            o.total = job.plan.points.size();
-            o.rows = manifest["jobs"][k].value("rows", std::size_t{0});
+            const RunOutcome o =
+                skipped_outcome(job, file, manifest["jobs"][k].value("rows", std::size_t{0}), std::string());
             if (options.progress) options.progress->skip(job.plan.points.size());
             outcomes.push_back(o);
             continue;
         }
         if (broken_device && broken_device->die == job.device.die && broken_device->device == job.device.device &&
             broken_device->wafer_id == job.device.wafer_id && job.device.die >= 0) {
-            RunOutcome o;
-            o.name = job.name;
-            o.file = file;
-            o.status = storage::RunStatus::complete;
-            o.skipped = true;
-            o.total = job.plan.points.size();
-            o.message = "skipped: " + broken_note;
+            const RunOutcome o = skipped_outcome(job, file, 0, "skipped: " + broken_note);
             if (options.progress) options.progress->skip(job.plan.points.size());
             if (options.manifest) {
                 auto& j = manifest["jobs"][k];

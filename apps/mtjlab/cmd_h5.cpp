@@ -26,6 +26,14 @@ std::string writer_note(const storage::RunReader& r) {
     return "writer " + r.writer() + " died; run `mtjlab recover` to close the file";
 }
 
+/// " (N of them only in the row journal ...)" for an unfinished run with journal rows, else "".
+std::string journal_note(const std::string& file, const storage::RunReader& r) {
+    if (r.journal_rows() == 0) return "";
+    std::string note = " (" + std::to_string(r.journal_rows()) + " of them only in the row journal " + file + ".journal";
+    if (!r.writer_alive().value_or(false)) note += "; `mtjlab recover` writes them into the file";
+    return note + ")";
+}
+
 nlohmann::json to_json(const std::string& file, const storage::RunReader& r) {
     const auto& i = r.info();
     nlohmann::json cols = nlohmann::json::array();
@@ -45,6 +53,7 @@ nlohmann::json to_json(const std::string& file, const storage::RunReader& r) {
         {"start_time", i.start_time},
         {"end_time", i.end_time},
         {"rows", r.size()},
+        {"journal_rows", r.journal_rows()},
         {"recipe_name", i.recipe_name},
         {"recipe_text", i.recipe_text},
         {"parameters_json", i.parameters_json},
@@ -94,7 +103,7 @@ void print_text(const std::string& file, const storage::RunReader& r) {
     std::cout << "\n"
               << "start:       " << i.start_time << "\n"
               << "end:         " << (i.end_time.empty() ? "-" : i.end_time) << "\n"
-              << "rows:        " << r.size() << "\n"
+              << "rows:        " << r.size() << journal_note(file, r) << "\n"
               << "recipe:      " << i.recipe_name << "  " << first_line(i.recipe_text) << "\n"
               << "parameters:  " << first_line(i.parameters_json) << "\n"
               << "station:     " << first_line(i.station_toml) << "\n"
@@ -142,6 +151,7 @@ void register_h5(CLI::App& app, const GlobalOptions& /*global*/) {
         const auto res = storage::recover(*rfile, *force);
         if (res.changed) {
             std::cout << *rfile << ": recovered " << res.rows << " rows, status " << storage::to_string(res.status);
+            if (res.journal_rows > 0) std::cout << " (" << res.journal_rows << " of them from the row journal)";
             if (res.dropped > 0) std::cout << " (" << res.dropped << " values of unacknowledged partial rows dropped)";
             std::cout << "\n";
         } else {

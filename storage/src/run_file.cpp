@@ -19,6 +19,7 @@
 #include "mtjlab/core/log.hpp"
 #include "mtjlab/core/version.hpp"
 #include "mtjlab/storage/h5.hpp"
+#include "mtjlab/storage/journal.hpp"
 
 namespace mtjlab::storage {
 namespace fs = std::filesystem;
@@ -153,8 +154,9 @@ void fsync_dir(const fs::path& file) {
     ::close(fd);
 }
 
-/// Moves the finished temporary `tmp` to `path` without ever replacing an existing file.
-void publish(const fs::path& tmp, const fs::path& path) {
+/// Moves the finished temporary `tmp` to `path` without ever replacing an existing file. The directory is
+/// fsync'd only for power-loss durability: a process kill cannot undo a link/rename.
+void publish(const fs::path& tmp, const fs::path& path, Durability durability) {
     if (::link(tmp.c_str(), path.c_str()) == 0) {
         ::unlink(tmp.c_str());
     } else if (errno == EEXIST) {
@@ -167,7 +169,7 @@ void publish(const fs::path& tmp, const fs::path& path) {
         if (::rename(tmp.c_str(), path.c_str()) != 0)
             throw StorageError(path.string() + ": cannot create run file: " + std::strerror(errno));
     }
-    fsync_dir(path);
+    if (durability == Durability::power_loss) fsync_dir(path);
 }
 
 }  // namespace
@@ -194,16 +196,65 @@ struct RunWriter::Impl {
     Layout l;
     std::vector<ColumnSpec> columns;
     WriterOptions options;
-    std::size_t rows = 0;
+    std::size_t rows = 0;      // acknowledged (journal or HDF5)
+    std::size_t written = 0;   // in the HDF5 file
     bool finished = false;
     std::vector<double> dbuf;
     std::vector<std::int32_t> ibuf;
+    JournalWriter journal;           // closed when options.batch_rows == 0
+    std::vector<double> pending;     // rows written - rows, row-major, waiting for the next batch
+    std::chrono::steady_clock::time_point last_batch = std::chrono::steady_clock::now();
 
     void make_durable() {
         l.file.flush();
         if (options.durability == Durability::power_loss) l.file.fsync();
     }
+    /// Writes `n` rows (row-major) to the HDF5 file after the `written` rows; no flush.
+    void write_block(const double* values, std::size_t n) {
+        const std::size_t nc = columns.size();
+        const auto offset = static_cast<hsize_t>(written);
+        for (std::size_t c = 0; c < nc; ++c) {
+            auto& d = l.data[c];
+            d.set_length(offset + n);
+            if (columns[c].type == ColumnType::int32) {
+                ibuf.resize(n);
+                for (std::size_t r = 0; r < n; ++r) ibuf[r] = static_cast<std::int32_t>(to_i64(values[r * nc + c]));
+                d.write_1d(offset, n, H5T_NATIVE_INT32, ibuf.data());
+            } else {
+                dbuf.resize(n);
+                for (std::size_t r = 0; r < n; ++r) dbuf[r] = values[r * nc + c];
+                d.write_1d(offset, n, H5T_NATIVE_DOUBLE, dbuf.data());
+            }
+        }
+        written += n;
+    }
+    /// The rows waiting in the journal go to HDF5 with one flush; then the journal starts after them.
+    void flush_batch() {
+        if (written < rows) {
+            write_block(pending.data(), rows - written);
+            pending.clear();
+            make_durable();
+        }
+        if (journal.is_open() && journal.base() != written) journal.rebase(written);
+        last_batch = std::chrono::steady_clock::now();
+    }
+    void open_journal(const std::string& run_id, const std::string& start_time) {
+        if (options.batch_rows == 0) return;
+        journal = JournalWriter::create(journal_path(path), journal_identity(run_id, start_time, columns),
+                                        options.batch_rows, written, options.durability == Durability::power_loss);
+        pending.reserve(options.batch_rows * columns.size());
+    }
 };
+
+namespace {
+void check_options(const fs::path& path, const WriterOptions& o) {
+    if (o.batch_rows > journal_max_capacity)
+        throw InputError(path.string() + ": batch_rows " + std::to_string(o.batch_rows) + " > " +
+                         std::to_string(journal_max_capacity));
+    if (!(o.batch_interval_s >= 0) || !std::isfinite(o.batch_interval_s))
+        throw InputError(path.string() + ": batch_interval_s must be a finite number >= 0");
+}
+}  // namespace
 
 RunWriter::RunWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RunWriter::RunWriter(RunWriter&&) noexcept = default;
@@ -233,6 +284,7 @@ RunWriter::~RunWriter() {
 RunWriter RunWriter::create(const fs::path& path, const RunInfo& info, const std::vector<ColumnSpec>& columns,
                             WriterOptions options) {
     validate_columns(columns);
+    check_options(path, options);
     RunInfo i = info;
     if (i.start_time.empty()) i.start_time = utc_now_iso8601();
     i.status = RunStatus::running;
@@ -254,7 +306,7 @@ RunWriter RunWriter::create(const fs::path& path, const RunInfo& info, const std
         impl->l.file.flush();
         impl->l.file.start_swmr_write();
         impl->make_durable();
-        publish(tmp, path);
+        publish(tmp, path, options.durability);
     } catch (...) {
         impl->l = Layout{};
         fs::remove(tmp, ec);
@@ -265,17 +317,26 @@ RunWriter RunWriter::create(const fs::path& path, const RunInfo& info, const std
                           static_cast<h5::Object*>(&impl->l.writer)})
         o->set_context_file(p);
     for (auto& d : impl->l.data) d.set_context_file(p);
-    log::get("storage")->info("{}: run {} ({}) created, {} columns, SWMR write mode", path.string(), i.run_id,
-                              i.kind, columns.size());
-    return RunWriter(std::move(impl));
+    log::get("storage")->info("{}: run {} ({}) created, {} columns, SWMR write mode, journal batches of {} rows",
+                              path.string(), i.run_id, i.kind, columns.size(), options.batch_rows);
+    RunWriter w(std::move(impl));
+    // If this throws, the writer's destructor records `aborted` in the (still empty) run file.
+    w.impl_->open_journal(i.run_id, i.start_time);
+    return w;
 }
 
 RunWriter RunWriter::resume(const fs::path& path, WriterOptions options) {
+    check_options(path, options);
+    bool orphaned = false;
     {
         RunReader r = RunReader::open(path);
         if (r.status() == RunStatus::complete)
             throw InputError(path.string() + ": run is complete; refusing to resume it");
+        // Its writer died: recover first, which also writes the journal's rows into the file (and refuses
+        // while that writer is alive).
+        orphaned = r.status() == RunStatus::running || r.journal_rows() > 0;
     }
+    if (orphaned) recover(path);
     // A file whose writer died cannot be opened for writing (HDF5 keeps its SWMR flags set): recover first.
     h5::File f;
     try {
@@ -284,6 +345,8 @@ RunWriter RunWriter::resume(const fs::path& path, WriterOptions options) {
         recover(path);
         f = h5::File::open(path.string(), h5::Access::read_write);
     }
+    const std::string run_id = f.optional_string_attribute("run_id").value_or("");
+    const std::string start_time = f.optional_string_attribute("start_time").value_or("");
     auto impl = std::make_unique<Impl>();
     impl->path = path;
     impl->options = options;
@@ -311,6 +374,7 @@ RunWriter RunWriter::resume(const fs::path& path, WriterOptions options) {
     for (auto& d : impl->l.data)
         if (d.length() != rows) d.set_length(rows);  // drop never-acknowledged partial rows
     impl->rows = rows;
+    impl->written = rows;
     h5::Group st = f.open_group(status_group);
     impl->l.state = st.open_dataset("state");
     impl->l.end_time = st.open_dataset("end_time");
@@ -325,7 +389,9 @@ RunWriter RunWriter::resume(const fs::path& path, WriterOptions options) {
     impl->l.file.start_swmr_write();
     impl->make_durable();
     log::get("storage")->info("{}: resumed after {} rows", path.string(), rows);
-    return RunWriter(std::move(impl));
+    RunWriter w(std::move(impl));
+    w.impl_->open_journal(run_id, start_time);  // replaces a stale journal of a finished session
+    return w;
 }
 
 void RunWriter::append(std::span<const double> row) { append_rows(row, 1); }
@@ -350,23 +416,36 @@ void RunWriter::append_rows(std::span<const double> values, std::size_t n) {
                                  "' holds integers; got " + std::to_string(v));
         }
     }
-    const auto offset = static_cast<hsize_t>(m.rows);
-    for (std::size_t c = 0; c < nc; ++c) {
-        auto& d = m.l.data[c];
-        d.set_length(offset + n);
-        if (m.columns[c].type == ColumnType::int32) {
-            m.ibuf.resize(n);
-            for (std::size_t r = 0; r < n; ++r) m.ibuf[r] = static_cast<std::int32_t>(to_i64(values[r * nc + c]));
-            d.write_1d(offset, n, H5T_NATIVE_INT32, m.ibuf.data());
-        } else {
-            m.dbuf.resize(n);
-            for (std::size_t r = 0; r < n; ++r) m.dbuf[r] = values[r * nc + c];
-            d.write_1d(offset, n, H5T_NATIVE_DOUBLE, m.dbuf.data());
+    if (!m.journal.is_open() || n > m.journal.room(m.rows)) {
+        // No journal, or a block larger than the batch: straight to HDF5 (after the waiting rows), one flush.
+        if (m.written < m.rows) {
+            m.write_block(m.pending.data(), m.rows - m.written);
+            m.pending.clear();
         }
+        m.write_block(values.data(), n);
+        m.make_durable();
+        m.rows += n;
+        if (m.journal.is_open()) m.journal.rebase(m.written);
+        m.last_batch = std::chrono::steady_clock::now();
+        return;
     }
-    m.make_durable();
+    for (std::size_t r = 0; r < n; ++r) m.journal.append(m.rows + r, values.data() + r * nc);
+    m.pending.insert(m.pending.end(), values.begin(), values.end());
     m.rows += n;
+    // Acknowledged (the journal holds them). A full batch, or an old one, goes to HDF5 now.
+    if (m.journal.room(m.rows) == 0 ||
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - m.last_batch).count() >=
+            m.options.batch_interval_s)
+        m.flush_batch();
 }
+
+void RunWriter::flush() {
+    if (!impl_) throw StorageError("run writer was moved from");
+    if (impl_->finished) throw StorageError(impl_->path.string() + ": run already finished; cannot flush");
+    impl_->flush_batch();
+}
+
+std::size_t RunWriter::pending() const { return impl_ ? impl_->rows - impl_->written : 0; }
 
 std::size_t RunWriter::size() const { return impl_ ? impl_->rows : 0; }
 const std::vector<ColumnSpec>& RunWriter::columns() const { return impl_->columns; }
@@ -380,6 +459,9 @@ void RunWriter::finish(RunStatus status, std::string_view error_message) {
     if (status == RunStatus::running || status == RunStatus::interrupted)
         throw InputError("finish() takes complete, aborted or failed, not " + std::string(to_string(status)));
     m.finished = true;  // whatever happens below, never try again from the destructor
+    // The last batch first. If that fails the journal stays, the state stays `running`, and recover()
+    // writes the journal's rows later.
+    m.flush_batch();
     m.l.error.write_fixed_string(error_message);
     m.l.end_time.write_fixed_string(utc_now_iso8601());
     m.l.state.write_fixed_string(to_string(status));
@@ -391,6 +473,9 @@ void RunWriter::finish(RunStatus status, std::string_view error_message) {
     m.l.error.reset();
     m.l.writer.reset();
     m.l.file.close();
+    // Every row is in the closed HDF5 file now; a kill before this line leaves a stale journal that
+    // readers ignore (the run is not `running`) and recover/resume delete.
+    if (m.journal.is_open()) m.journal.remove();
     log::get("storage")->info("{}: run finished: {} after {} rows", m.path.string(), to_string(status), m.rows);
 }
 
@@ -404,6 +489,9 @@ struct RunReader::Impl {
     std::vector<ColumnInfo> columns;
     std::vector<h5::DataSet> data;
     std::string writer;
+    std::size_t hdf5_rows = 0;                  // complete rows in the HDF5 file
+    std::size_t journal_rows = 0;               // rows after them found in the journal
+    std::vector<std::vector<double>> journal;   // per column, journal_rows values
 
     void read_status() {
         h5::Group st = file.open_group(status_group);
@@ -414,6 +502,41 @@ struct RunReader::Impl {
     }
     void read_lengths() {
         for (std::size_t i = 0; i < data.size(); ++i) columns[i].length = data[i].length();
+        hdf5_rows = columns.empty() ? 0 : std::numeric_limits<std::size_t>::max();
+        for (const auto& c : columns) hdf5_rows = std::min(hdf5_rows, c.length);
+    }
+    /// Rows of an unfinished run that are only in its row journal (docs/data-format.md, "Row journal").
+    void read_journal_rows() {
+        journal_rows = 0;
+        journal.assign(columns.size(), {});
+        if (info.status != RunStatus::running) return;  // finished runs have every row in HDF5
+        const fs::path jp = journal_path(path);
+        std::error_code ec;
+        if (!fs::exists(jp, ec)) return;
+        std::vector<ColumnSpec> specs;
+        for (const auto& c : columns) specs.push_back(c.spec);
+        const JournalIdentity id = journal_identity(info.run_id, info.start_time, specs);
+        JournalContents jc = read_journal(jp, id);
+        // A live writer may write a batch and rebase the journal between our reads of the lengths and of
+        // the journal: read the lengths again (its HDF5 batch is flushed before the rebase).
+        for (int attempt = 0; jc.base > hdf5_rows && attempt < 3; ++attempt) {
+            if (swmr)
+                for (auto& d : data) d.refresh();
+            read_lengths();
+            jc = read_journal(jp, id);
+        }
+        if (jc.base > hdf5_rows)
+            throw StorageError(jp.string() + ": row journal starts at row " + std::to_string(jc.base) +
+                               " but the run file holds only " + std::to_string(hdf5_rows) +
+                               " complete rows (journal of another copy of this run?)");
+        const std::size_t skip = hdf5_rows - jc.base;  // rows already in HDF5
+        if (jc.rows <= skip) return;
+        journal_rows = jc.rows - skip;
+        const std::size_t nc = columns.size();
+        for (std::size_t c = 0; c < nc; ++c) {
+            journal[c].resize(journal_rows);
+            for (std::size_t r = 0; r < journal_rows; ++r) journal[c][r] = jc.values[(skip + r) * nc + c];
+        }
     }
     std::size_t index_of(std::string_view name) const {
         for (std::size_t i = 0; i < columns.size(); ++i)
@@ -504,6 +627,7 @@ RunReader RunReader::open(const fs::path& path) {
             start = comma + 1;
         }
         m->read_lengths();
+        m->read_journal_rows();
     } catch (const InputError&) {
         throw;
     } catch (const StorageError& e) {
@@ -526,17 +650,15 @@ bool RunReader::has_column(std::string_view name) const {
 }
 std::string RunReader::units(std::string_view name) const { return impl_->columns[impl_->index_of(name)].spec.units; }
 
-std::size_t RunReader::size() const {
-    if (impl_->columns.empty()) return 0;
-    std::size_t n = std::numeric_limits<std::size_t>::max();
-    for (const auto& c : impl_->columns) n = std::min(n, c.length);
-    return n;
-}
+std::size_t RunReader::size() const { return impl_->hdf5_rows + impl_->journal_rows; }
+std::size_t RunReader::journal_rows() const { return impl_->journal_rows; }
 
 std::vector<double> RunReader::column(std::string_view name) const {
     const std::size_t i = impl_->index_of(name);
-    std::vector<double> v(size());
+    std::vector<double> v(impl_->hdf5_rows);
     impl_->data[i].read_1d(0, v.size(), H5T_NATIVE_DOUBLE, v.data());
+    const auto& j = impl_->journal[i];
+    v.insert(v.end(), j.begin(), j.end());
     return v;
 }
 
@@ -567,6 +689,7 @@ void RunReader::refresh() {
     }
     impl_->read_status();
     impl_->read_lengths();
+    impl_->read_journal_rows();
 }
 
 // ======================================================================= recover
@@ -592,14 +715,22 @@ RecoverResult recover(const fs::path& path, bool force) {
         RunReader r = RunReader::open(path);
         res.status = r.status();
         res.rows = r.size();
-        if (!r.opened_swmr() && r.status() != RunStatus::running) return res;  // closed and finished: nothing to do
+        if (!r.opened_swmr() && r.status() != RunStatus::running) {
+            // Closed and finished: nothing to do. A journal left by a kill between the final close and its
+            // deletion holds only rows that are in the file.
+            std::error_code jec;
+            if (fs::remove(journal_path(path), jec))
+                log::get("storage")->info("{}: deleted the stale row journal of a finished run", p);
+            return res;
+        }
         if (r.status() == RunStatus::running && !force && r.writer_alive().value_or(false))
             throw StorageError(p + ": its writer (" + r.writer() +
                                ") is still running; recover only files whose writer died (or use --force)");
         info = r.info();
+        res.journal_rows = r.journal_rows();
         for (const auto& c : r.columns()) {
             specs.push_back(c.spec);
-            res.dropped += c.length - res.rows;
+            if (c.length > res.rows) res.dropped += c.length - res.rows;
             values.push_back(r.column(c.spec.name));
         }
     }
@@ -643,8 +774,13 @@ RecoverResult recover(const fs::path& path, bool force) {
         throw StorageError(p + ": cannot replace with the recovered copy: " + std::strerror(err));
     }
     fsync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path(), true);
+    // Only now, with every row in the renamed file, the journal goes (a kill before leaves it next to a
+    // file that is no longer `running`: ignored by readers, deleted by the next recover/resume).
+    fs::remove(journal_path(path), ec);
+    if (ec) log::get("storage")->warn("{}: cannot delete the row journal: {}", p, ec.message());
     res.changed = true;
-    log::get("storage")->info("{}: recovered {} rows, status {}", p, res.rows, to_string(res.status));
+    log::get("storage")->info("{}: recovered {} rows ({} from the row journal), status {}", p, res.rows,
+                              res.journal_rows, to_string(res.status));
     return res;
 }
 

@@ -1,8 +1,13 @@
 // The run engine on the virtual lab: R(H) and R(V) physics seen through real drivers (in process and over
 // loopback sockets), cancellation + resume without duplicated or missing points, breakdown stop, faults.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 #include <catch2/catch.hpp>
 
@@ -11,6 +16,7 @@
 #include "mtjlab/acquisition/preflight.hpp"
 #include "mtjlab/core/error.hpp"
 #include "mtjlab/recipes/recipe.hpp"
+#include "mtjlab/storage/journal.hpp"
 #include "mtjlab/storage/run_file.hpp"
 #include "test_support.hpp"
 
@@ -189,6 +195,110 @@ TEST_CASE("Ctrl-C level 1 stops after the point; resume completes with no duplic
     // A complete run is skipped on resume.
     GuardedBench bench(lab.instruments(), limits(), calibration(), lab.clock());
     CHECK(run_job(job, bench, dir / "rh.h5", ro).skipped);
+}
+
+TEST_CASE("SIGKILL between HDF5 batches, then resume: the journal is replayed, no duplicated or missing points "
+          "compared with a clean run",
+          "[sim][integration]") {
+    test::TempDir dir("journalresume");
+    // Two R(H) branches (20 -> -20 -> 20 mT): the engine also flushes a batch at the branch end.
+    const Job job = job_from(
+        "kind = \"rh_loop\"\nname = \"rh\"\nstart_mT = 12\nstop_mT = -12\nstep_mT = 1\nreturn_sweep = true\n", "rh");
+    const std::size_t points = job.plan.points.size();
+    RunOptions ro;
+    ro.directory = dir.path();
+    ro.writer.batch_interval_s = 1e9;  // batches by size and branch only: deterministic on a loaded machine
+
+    // The reference: the same job, same seed, never interrupted (counting the clock's waits).
+    int clean_waits = 0;
+    {
+        test::LabBench lab(1.8, 1, 0.0125, false);
+        BenchClock clock = lab.clock();
+        auto inner = clock.wait;
+        clock.wait = [&, inner](Second dt) {
+            ++clean_waits;
+            inner(dt);
+        };
+        GuardedBench bench(lab.instruments(), limits(), calibration(), clock);
+        BenchGuard guard(bench);
+        REQUIRE(run_job(job, bench, dir / "clean.h5", ro).status == storage::RunStatus::complete);
+    }
+    // A child process runs it and is SIGKILLed by its own clock three quarters through, in the second branch
+    // (no destructor, no finish, no flush: what a crash or `kill -9` leaves).
+    const int kill_at_wait = clean_waits * 3 / 4;
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        try {
+            test::LabBench lab(1.8, 1, 0.0125, false);
+            BenchClock clock = lab.clock();
+            auto inner = clock.wait;
+            int waits = 0;
+            clock.wait = [&, inner](Second dt) {
+                if (++waits == kill_at_wait) ::raise(SIGKILL);
+                inner(dt);
+            };
+            GuardedBench bench(lab.instruments(), limits(), calibration(), clock);
+            (void)run_job(job, bench, dir / "rh.h5", ro);
+        } catch (...) {
+        }
+        ::_exit(3);  // not reached when the kill landed
+    }
+    int st = 0;
+    REQUIRE(::waitpid(pid, &st, 0) == pid);
+    REQUIRE(WIFSIGNALED(st));
+    REQUIRE(WTERMSIG(st) == SIGKILL);
+
+    const auto clean = storage::RunReader::open(dir / "clean.h5");
+    REQUIRE(clean.size() == points);
+    std::size_t killed_rows = 0;
+    std::map<std::string, std::vector<double>> before;
+    {
+        const auto r = storage::RunReader::open(dir / "rh.h5");
+        CHECK(r.status() == storage::RunStatus::running);
+        killed_rows = r.size();
+        INFO("rows at the kill: " << killed_rows << " (" << r.journal_rows() << " only in the journal)");
+        REQUIRE(killed_rows > points / 2);  // into the second branch ...
+        REQUIRE(killed_rows < points);      // ... but not finished
+        CHECK(r.journal_rows() > 0);        // the first branch's batch is in HDF5, the rest only in the journal
+        CHECK(r.journal_rows() < killed_rows);
+        // Bit for bit the clean run's first rows: same seed, same history, every value from the journal.
+        for (const auto& name : r.column_names()) {
+            before[name] = r.column(name);
+            const auto ref = clean.column(name);
+            for (std::size_t i = 0; i < killed_rows; ++i) {
+                INFO(name << " row " << i);
+                if (std::isnan(ref[i])) CHECK(std::isnan(before[name][i]));
+                else CHECK(before[name][i] == ref[i]);
+            }
+        }
+    }
+    // Resume in this process, on a fresh lab (as after a restart).
+    ro.resume = true;
+    {
+        test::LabBench lab(1.8, 1, 0.0125, false);
+        GuardedBench bench(lab.instruments(), limits(), calibration(), lab.clock());
+        BenchGuard guard(bench);
+        const RunOutcome o = run_job(job, bench, dir / "rh.h5", ro);
+        CHECK(o.status == storage::RunStatus::complete);
+        CHECK(o.measured == points - killed_rows);
+    }
+    CHECK_FALSE(fs::exists(storage::journal_path(dir / "rh.h5")));
+    const auto r = storage::RunReader::open(dir / "rh.h5");
+    CHECK(r.status() == storage::RunStatus::complete);
+    REQUIRE(r.size() == points);
+    CHECK(r.journal_rows() == 0);
+    // The same points as the clean run, in the same order, each once; the rows from before the kill unchanged.
+    for (const char* name : {"field_T", "branch", "direction"}) CHECK(r.column(name) == clean.column(name));
+    for (const auto& [name, values] : before) {
+        const auto now = r.column(name);
+        for (std::size_t i = 0; i < killed_rows; ++i) {
+            if (std::isnan(values[i])) CHECK(std::isnan(now[i]));
+            else CHECK(now[i] == values[i]);
+        }
+    }
+    const auto t = r.column("time_s");
+    CHECK(std::is_sorted(t.begin(), t.end()));
 }
 
 TEST_CASE("second Ctrl-C aborts inside the point and still leaves the bench safe", "[sim]") {

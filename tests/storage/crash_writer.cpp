@@ -1,10 +1,11 @@
 // Test helper: appends deterministic rows to a run file and prints one acknowledgement line per durable
 // row on stdout, so that a test can kill it at any moment and check what survived.
 //
-//   storage_crash_writer create|resume FILE ROWS SEED [DELAY_US] [finish]
+//   storage_crash_writer create|resume FILE ROWS SEED [DELAY_US] [finish|wait] [BATCH_ROWS [BATCH_S]]
 //
 // Prints "created" once the file exists in SWMR mode, then "ack <row>" after each append returns (batches:
 // one line per row of the batch), and "finished" after finish(complete) when "finish" is given.
+// BATCH_ROWS / BATCH_S set WriterOptions::batch_rows / batch_interval_s (row journal; 0 rows = no journal).
 // Row i, column c holds crash_value(i, c) (see below; the tests compute the same function).
 #include <unistd.h>
 
@@ -27,7 +28,8 @@ double crash_value(std::size_t i, std::size_t c, bool is_int) {
 int main(int argc, char** argv) {
     using namespace mtjlab::storage;
     if (argc < 5) {
-        std::fprintf(stderr, "usage: %s create|resume FILE ROWS SEED [DELAY_US] [finish]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s create|resume FILE ROWS SEED [DELAY_US] [finish|wait] [BATCH_ROWS [BATCH_S]]\n",
+                     argv[0]);
         return 2;
     }
     const std::string mode = argv[1];
@@ -47,6 +49,8 @@ int main(int argc, char** argv) {
         info.device = {"W00", 1, 2, 1.5, 4};
         WriterOptions opt;
         opt.chunk_rows = 64;  // small chunks: many chunk allocations, more metadata churn to crash into
+        if (argc > 7) opt.batch_rows = static_cast<std::size_t>(std::stoul(argv[7]));
+        if (argc > 8) opt.batch_interval_s = std::stod(argv[8]);
         RunWriter w = mode == "resume" ? RunWriter::resume(path, opt) : RunWriter::create(path, info, columns_for("rh_loop"), opt);
         std::printf("created %zu\n", w.size());
         std::fflush(stdout);

@@ -3,12 +3,14 @@
 // (SWMR read) and after recovery, and the run must say it did not finish.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cerrno>
 #include <random>
 #include <thread>
 
 #include "child_process.hpp"
 #include "mtjlab/core/error.hpp"
+#include "mtjlab/storage/journal.hpp"
 #include "mtjlab/storage/run_file.hpp"
 #include "test_support.hpp"
 
@@ -88,6 +90,7 @@ TEST_CASE("SIGKILL at random moments never loses an acknowledged row", "[integra
     int early = 0, resumed = 0, via_cli = 0;
     int torn = 0;      // kills that left columns of different lengths (inside an append)
     int unacked = 0;   // kills after a row was durable but before its acknowledgement was printed
+    int from_journal = 0;  // kills that left acknowledged rows only in the row journal
     std::size_t total_acked = 0;
     for (int it = 0; it < kills; ++it) {
         const auto path = (dir / ("crash-" + std::to_string(it) + ".h5")).string();
@@ -95,10 +98,14 @@ TEST_CASE("SIGKILL at random moments never loses an acknowledged row", "[integra
         const bool before_created = rng() % 12 == 0;
         const std::size_t wait_acks = rng() % 3 == 0 ? rng() % 5 : rng() % 150;
         const auto extra_us = static_cast<unsigned>(before_created ? rng() % 30000 : rng() % 3000);
-        INFO("iteration " << it << ": wait " << wait_acks << " acks, then " << extra_us << " us"
+        // Row-journal batches: none (every append flushes HDF5), small (kills land in batch writes and
+        // journal rebases) and the default (everything since the start is only in the journal).
+        const char* batch = std::array<const char*, 4>{"0", "16", "64", "1024"}[static_cast<std::size_t>(it % 4)];
+        INFO("iteration " << it << ": wait " << wait_acks << " acks, then " << extra_us << " us, batch " << batch
                           << (before_created ? " (kill during create)" : ""));
-        const Outcome o = run_and_kill({MTJLAB_CRASH_WRITER, "create", path, "1000000", std::to_string(rng())}, err,
-                                       wait_acks, extra_us, before_created);
+        const Outcome o = run_and_kill(
+            {MTJLAB_CRASH_WRITER, "create", path, "1000000", std::to_string(rng()), "0", "wait", batch}, err,
+            wait_acks, extra_us, before_created);
         total_acked += o.acked;
         if (!o.created) {
             // Killed inside create(): nothing was acknowledged. create() builds the file under a temporary
@@ -123,6 +130,8 @@ TEST_CASE("SIGKILL at random moments never loses an acknowledged row", "[integra
             const std::size_t n = check_rows(r);
             REQUIRE(n >= o.acked);
             if (n > o.acked) ++unacked;
+            if (r.journal_rows() > 0) ++from_journal;
+            if (std::string(batch) == "0") CHECK(r.journal_rows() == 0);
             std::size_t longest = 0;
             for (const auto& c : r.columns()) longest = std::max(longest, c.length);
             if (longest > n) ++torn;
@@ -148,7 +157,9 @@ TEST_CASE("SIGKILL at random moments never loses an acknowledged row", "[integra
             CHECK_FALSE(r.info().end_time.empty());
             n_recovered = check_rows(r);
             REQUIRE(n_recovered >= o.acked);
+            CHECK(r.journal_rows() == 0);
         }
+        CHECK_FALSE(std::filesystem::exists(journal_path(path)));  // merged into the file, then deleted
         CHECK_FALSE(recover(path).changed);  // idempotent
         // 3. Now and then: continue the run and finish it.
         if (it % 7 == 3) {
@@ -168,9 +179,10 @@ TEST_CASE("SIGKILL at random moments never loses an acknowledged row", "[integra
     }
     WARN("crash test: " << kills << " SIGKILLs (" << early << " during create), " << total_acked
                         << " acknowledged rows, " << torn << " torn appends, " << unacked
-                        << " durable-but-unacknowledged, " << via_cli << " recovered via CLI, " << resumed
-                        << " resumed");
+                        << " durable-but-unacknowledged, " << from_journal << " with rows only in the journal, "
+                        << via_cli << " recovered via CLI, " << resumed << " resumed");
     CHECK(kills - early >= 50);
+    CHECK(from_journal >= 10);
     CHECK(via_cli >= 5);
     CHECK(resumed >= 5);
 }

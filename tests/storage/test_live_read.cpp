@@ -22,8 +22,9 @@ TEST_CASE("h5py follows a growing run file live (SWMR)", "[integration]") {
     mtjlab::test::TempDir dir("live");
     const auto path = (dir / "live.h5").string();
     const std::string rows = "1500";
-    // ~1500 appends with 1 ms pauses: a few seconds of growth for the reader to follow.
-    mtjlab::test::ChildProcess writer({MTJLAB_CRASH_WRITER, "create", path, rows, "42", "1000", "finish"},
+    // ~1500 appends with 1 ms pauses: a few seconds of growth for the reader to follow. h5py reads only the
+    // HDF5 file, which grows by row-journal batches (32 rows here, or 1 s).
+    mtjlab::test::ChildProcess writer({MTJLAB_CRASH_WRITER, "create", path, rows, "42", "1000", "finish", "32"},
                                       (dir / "writer.err").string());
     const auto first = writer.read_line();
     REQUIRE(first);

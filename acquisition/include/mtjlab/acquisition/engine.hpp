@@ -58,6 +58,9 @@ struct RunOptions {
     /// Collect the *IDN?/settings snapshot after the bench is configured for a job (JSON text); defaults
     /// to provenance.instruments_json.
     std::function<std::string()> instruments_snapshot;
+    /// Run-file writing: durability (process crash / power loss) and the row-journal batch (rows, seconds).
+    /// chunk_rows is chosen per run (min(points, batch_rows)).
+    storage::WriterOptions writer;
 };
 
 /// Runs one job into `file` (creating it, or resuming it when `resume` and it is unfinished).

@@ -1,0 +1,280 @@
+// Row journal of a run file: format and reasons in docs/data-format.md ("Row journal").
+#include "mtjlab/storage/journal.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "mtjlab/core/error.hpp"
+
+namespace mtjlab::storage {
+namespace fs = std::filesystem;
+
+static_assert(std::endian::native == std::endian::little, "the journal format is little-endian");
+static_assert(sizeof(double) == 8);
+
+namespace {
+
+// Header layout (docs/data-format.md): offsets in bytes.
+constexpr char magic[8] = {'M', 'T', 'J', 'L', 'J', 'R', 'N', 'L'};
+constexpr std::size_t off_version = 8, off_columns = 12, off_record_size = 16, off_capacity = 20,
+                      off_run_hash = 24, off_columns_hash = 28, off_header_crc = 36, off_base = 40;
+constexpr std::size_t header_crc_span = 36;  // bytes 0..35 are covered by the header CRC
+
+std::uint32_t crc(std::uint32_t seed, const void* data, std::size_t n) {
+    return static_cast<std::uint32_t>(::crc32(seed, static_cast<const Bytef*>(data), static_cast<uInt>(n)));
+}
+
+template <class T>
+T load(const unsigned char* p) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+template <class T>
+void store(unsigned char* p, T v) {
+    std::memcpy(p, &v, sizeof v);
+}
+
+std::size_t record_size_for(std::uint32_t columns) { return 8u * columns + 8u; }
+
+/// CRC of a record: seeded with the run hash (so a zero slot or another run's record never validates),
+/// over the 8-byte row number and the payload.
+std::uint32_t record_crc(std::uint32_t seed, std::uint64_t row, const unsigned char* payload, std::size_t bytes) {
+    unsigned char r[8];
+    store(r, row);
+    return crc(crc(seed, r, sizeof r), payload, bytes);
+}
+
+std::uint64_t commit_word(std::uint64_t row, std::uint32_t record_crc_value) {
+    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(row)) << 32) | record_crc_value;
+}
+
+[[noreturn]] void sys_fail(const fs::path& p, const std::string& what) {
+    throw StorageError(p.string() + ": " + what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+fs::path journal_path(const fs::path& run_file) { return fs::path(run_file.string() + ".journal"); }
+
+JournalIdentity journal_identity(std::string_view run_id, std::string_view start_time,
+                                 const std::vector<ColumnSpec>& columns) {
+    JournalIdentity id;
+    const std::string run = std::string(run_id) + "\n" + std::string(start_time);
+    id.run_hash = crc(0, run.data(), run.size());
+    std::string cols;
+    for (const auto& c : columns) cols += c.name + (c.type == ColumnType::int32 ? ":i32;" : ":f64;");
+    id.columns_hash = crc(0, cols.data(), cols.size());
+    id.columns = static_cast<std::uint32_t>(columns.size());
+    return id;
+}
+
+// ======================================================================= writer
+
+JournalWriter JournalWriter::create(const fs::path& path, const JournalIdentity& id, std::size_t capacity,
+                                    std::uint64_t base, bool sync) {
+    if (id.columns == 0 || id.columns > journal_max_columns)
+        throw StorageError(path.string() + ": journal: " + std::to_string(id.columns) + " columns (1.." +
+                           std::to_string(journal_max_columns) + ")");
+    if (capacity == 0 || capacity > journal_max_capacity)
+        throw StorageError(path.string() + ": journal: capacity " + std::to_string(capacity) + " rows (1.." +
+                           std::to_string(journal_max_capacity) + ")");
+    JournalWriter w;
+    w.path_ = path;
+    w.columns_ = id.columns;
+    w.record_size_ = record_size_for(id.columns);
+    w.capacity_ = capacity;
+    w.seed_ = id.run_hash;
+    w.base_ = base;
+    w.sync_ = sync;
+    w.map_size_ = journal_header_size + capacity * w.record_size_;
+    w.fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w.fd_ < 0) sys_fail(path, "cannot create the row journal");
+    // Zero-filled: a zero commit word never validates (row numbers and the seeded CRC disagree).
+    if (::ftruncate(w.fd_, static_cast<off_t>(w.map_size_)) != 0) sys_fail(path, "cannot size the row journal");
+    void* m = ::mmap(nullptr, w.map_size_, PROT_READ | PROT_WRITE, MAP_SHARED, w.fd_, 0);
+    if (m == MAP_FAILED) sys_fail(path, "cannot map the row journal");
+    w.map_ = static_cast<unsigned char*>(m);
+    unsigned char* h = w.map_;
+    std::memcpy(h, magic, sizeof magic);
+    store<std::uint32_t>(h + off_version, journal_format_version);
+    store<std::uint32_t>(h + off_columns, id.columns);
+    store<std::uint32_t>(h + off_record_size, static_cast<std::uint32_t>(w.record_size_));
+    store<std::uint32_t>(h + off_capacity, static_cast<std::uint32_t>(capacity));
+    store<std::uint32_t>(h + off_run_hash, id.run_hash);
+    store<std::uint32_t>(h + off_columns_hash, id.columns_hash);
+    store<std::uint32_t>(h + off_header_crc, crc(0, h, header_crc_span));
+    store<std::uint64_t>(h + off_base, base);
+    if (sync) {
+        if (::msync(w.map_, w.map_size_, MS_SYNC) != 0) sys_fail(path, "cannot sync the row journal");
+        if (::fsync(w.fd_) != 0) sys_fail(path, "cannot sync the row journal");
+        const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+        const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            (void)::fsync(dfd);
+            ::close(dfd);
+        }
+    }
+    return w;
+}
+
+JournalWriter::JournalWriter(JournalWriter&& o) noexcept { *this = std::move(o); }
+
+JournalWriter& JournalWriter::operator=(JournalWriter&& o) noexcept {
+    if (this != &o) {
+        close();
+        path_ = std::move(o.path_);
+        map_ = std::exchange(o.map_, nullptr);
+        map_size_ = std::exchange(o.map_size_, 0);
+        fd_ = std::exchange(o.fd_, -1);
+        capacity_ = o.capacity_;
+        record_size_ = o.record_size_;
+        columns_ = o.columns_;
+        seed_ = o.seed_;
+        base_ = o.base_;
+        sync_ = o.sync_;
+    }
+    return *this;
+}
+
+JournalWriter::~JournalWriter() { close(); }
+
+void JournalWriter::close() noexcept {
+    if (map_) ::munmap(map_, map_size_);
+    map_ = nullptr;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+void JournalWriter::append(std::uint64_t row, const double* values) {
+    if (!map_) throw StorageError(path_.string() + ": row journal is closed");
+    if (row < base_ || row - base_ >= capacity_)
+        throw StorageError(path_.string() + ": row " + std::to_string(row) + " outside the journal window " +
+                           std::to_string(base_) + ".." + std::to_string(base_ + capacity_ - 1));
+    unsigned char* rec = map_ + journal_header_size + static_cast<std::size_t>(row - base_) * record_size_;
+    const std::size_t payload = 8u * columns_;
+    std::memcpy(rec, values, payload);
+    const std::uint64_t word = commit_word(row, record_crc(seed_, row, rec, payload));
+    // The commit word goes last, with release ordering: whoever sees it (a reader, or the page cache
+    // after a kill) sees the whole payload. The slot is 8-byte aligned (64 + k * (8n + 8)).
+    std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(rec + payload))
+        .store(word, std::memory_order_release);
+    if (sync_) {
+        const long page = ::sysconf(_SC_PAGESIZE);
+        const auto start = reinterpret_cast<std::uintptr_t>(rec) & ~static_cast<std::uintptr_t>(page - 1);
+        const auto end = reinterpret_cast<std::uintptr_t>(rec) + record_size_;
+        if (::msync(reinterpret_cast<void*>(start), end - start, MS_SYNC) != 0)
+            sys_fail(path_, "cannot sync the row journal");
+    }
+}
+
+void JournalWriter::rebase(std::uint64_t base) {
+    if (!map_) throw StorageError(path_.string() + ": row journal is closed");
+    base_ = base;
+    std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(map_ + off_base))
+        .store(base, std::memory_order_release);
+    if (sync_ && ::msync(map_, journal_header_size, MS_SYNC) != 0) sys_fail(path_, "cannot sync the row journal");
+}
+
+void JournalWriter::remove() {
+    close();
+    if (!path_.empty() && ::unlink(path_.c_str()) != 0 && errno != ENOENT)
+        sys_fail(path_, "cannot delete the row journal");
+}
+
+// ======================================================================= reader
+
+JournalContents read_journal(const fs::path& path, const JournalIdentity& expected) {
+    const std::string p = path.string();
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) sys_fail(path, "cannot open the row journal");
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) sys_fail(path, "cannot stat the row journal");
+    if (!S_ISREG(st.st_mode)) throw StorageError(p + ": row journal is not a regular file");
+    auto read_at = [&](unsigned char* buf, std::size_t n, std::size_t offset) {
+        std::size_t done = 0;
+        while (done < n) {
+            const ssize_t k = ::pread(fd, buf + done, n - done, static_cast<off_t>(offset + done));
+            if (k < 0 && errno == EINTR) continue;
+            if (k < 0) sys_fail(path, "cannot read the row journal");
+            if (k == 0) throw StorageError(p + ": row journal is truncated");
+            done += static_cast<std::size_t>(k);
+        }
+    };
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size < journal_header_size)
+        throw StorageError(p + ": not an mtjlab row journal (" + std::to_string(size) + " bytes, shorter than its header)");
+    unsigned char h[journal_header_size];
+    read_at(h, sizeof h, 0);
+    if (std::memcmp(h, magic, sizeof magic) != 0) throw StorageError(p + ": not an mtjlab row journal (bad magic)");
+    if (load<std::uint32_t>(h + off_header_crc) != crc(0, h, header_crc_span))
+        throw StorageError(p + ": row journal header is corrupt (CRC mismatch)");
+    const auto version = load<std::uint32_t>(h + off_version);
+    if (version != journal_format_version)
+        throw StorageError(p + ": row journal format version " + std::to_string(version) + " is not supported (reads " +
+                           std::to_string(journal_format_version) + ")");
+    const auto columns = load<std::uint32_t>(h + off_columns);
+    const auto record_size = load<std::uint32_t>(h + off_record_size);
+    const auto capacity = load<std::uint32_t>(h + off_capacity);
+    if (columns == 0 || columns > journal_max_columns || record_size != record_size_for(columns) || capacity == 0 ||
+        capacity > journal_max_capacity)
+        throw StorageError(p + ": row journal header is invalid (" + std::to_string(columns) + " columns, " +
+                           std::to_string(record_size) + "-byte records, capacity " + std::to_string(capacity) + ")");
+    const std::uint64_t want = journal_header_size + std::uint64_t{capacity} * record_size;
+    if (size != want)
+        throw StorageError(p + ": row journal is " + std::to_string(size) + " bytes; its header says " +
+                           std::to_string(want));
+    if (columns != expected.columns || load<std::uint32_t>(h + off_columns_hash) != expected.columns_hash)
+        throw StorageError(p + ": row journal does not match its run file (other columns: " + std::to_string(columns) +
+                           " vs " + std::to_string(expected.columns) + "); move it away and run mtjlab recover");
+    const auto seed = load<std::uint32_t>(h + off_run_hash);
+    if (seed != expected.run_hash)
+        throw StorageError(p + ": row journal belongs to another run than its run file (run id/start time differ); "
+                               "move it away and run mtjlab recover");
+    JournalContents out;
+    out.base = load<std::uint64_t>(h + off_base);
+    std::vector<unsigned char> body(static_cast<std::size_t>(want - journal_header_size));
+    read_at(body.data(), body.size(), journal_header_size);
+    const std::size_t payload = 8u * columns;
+    out.values.reserve(std::size_t{capacity} * columns);
+    for (std::size_t k = 0; k < capacity; ++k) {
+        const unsigned char* rec = body.data() + k * record_size;
+        const std::uint64_t row = out.base + k;
+        const auto word = load<std::uint64_t>(rec + payload);
+        if (word != commit_word(row, record_crc(seed, row, rec, payload))) {
+            // End of the committed rows. A slot whose commit word names this row but whose CRC fails is a
+            // damaged record (dropped, reported). Zero slots, stale slots of an earlier batch and records
+            // whose payload was being copied when the writer died all carry a commit word naming another row.
+            out.torn_tail = static_cast<std::uint32_t>(word >> 32) == static_cast<std::uint32_t>(row) && word != 0;
+            // Committed records after a bad one would be lost silently: refuse instead.
+            for (std::size_t j = k + 1; j < capacity; ++j) {
+                const unsigned char* later = body.data() + j * record_size;
+                const std::uint64_t lrow = out.base + j;
+                if (load<std::uint64_t>(later + payload) == commit_word(lrow, record_crc(seed, lrow, later, payload)))
+                    throw StorageError(p + ": row journal is damaged: row " + std::to_string(row) +
+                                       " fails its check but row " + std::to_string(lrow) + " after it is intact");
+            }
+            break;
+        }
+        const std::size_t at = out.values.size();
+        out.values.resize(at + columns);
+        std::memcpy(out.values.data() + at, rec, payload);
+        ++out.rows;
+    }
+    return out;
+}
+
+}  // namespace mtjlab::storage

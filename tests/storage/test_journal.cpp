@@ -1,0 +1,347 @@
+// The row journal (storage/journal.hpp): format, torn and damaged records, run/journal mismatch, and the
+// guarantee it carries: a SIGKILL between two HDF5 batches loses no acknowledged row.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "child_process.hpp"
+#include "mtjlab/core/error.hpp"
+#include "mtjlab/storage/journal.hpp"
+#include "mtjlab/storage/run_file.hpp"
+#include "test_support.hpp"
+
+using namespace mtjlab;
+using namespace mtjlab::storage;
+namespace fs = std::filesystem;
+
+namespace {
+// Same formula as crash_writer.cpp.
+double crash_value(std::size_t i, std::size_t c, bool is_int) {
+    if (is_int) return static_cast<double>((i * 7 + c) % 1000) - 500.0;
+    return static_cast<double>(i) * 0.5 + static_cast<double>(c) * 1000.0 + 0.125;
+}
+
+std::vector<double> row_values(std::size_t i, std::size_t columns) {
+    std::vector<double> v(columns);
+    for (std::size_t c = 0; c < columns; ++c) v[c] = static_cast<double>(i) * 10.0 + static_cast<double>(c);
+    return v;
+}
+
+JournalIdentity test_identity() { return journal_identity("run-A", "2026-11-29T00:00:00.000Z", columns_for("breakdown_ramp")); }
+
+/// Overwrites `n` bytes at `offset` of `path`.
+void poke(const fs::path& path, std::size_t offset, const void* data, std::size_t n) {
+    const int fd = ::open(path.c_str(), O_WRONLY);
+    REQUIRE(fd >= 0);
+    REQUIRE(::pwrite(fd, data, n, static_cast<off_t>(offset)) == static_cast<ssize_t>(n));
+    ::close(fd);
+}
+
+std::size_t slot_offset(std::size_t k, std::size_t columns) { return journal_header_size + k * (8 * columns + 8); }
+
+/// Starts the crash writer, waits for `acks` acknowledged rows, kills it with SIGKILL. Returns rows acked.
+std::size_t write_and_kill(const fs::path& path, std::size_t acks, const std::string& batch_rows,
+                           const std::string& batch_s, const fs::path& err) {
+    // 300 us between appends: the kill lands a few rows after `acks`, well before the next 1024-row batch.
+    test::ChildProcess child({MTJLAB_CRASH_WRITER, "create", path.string(), "1000000", "7", "300", "wait", batch_rows,
+                              batch_s},
+                             err.string());
+    std::size_t acked = 0;
+    while (acked < acks) {
+        const auto line = child.read_line();
+        REQUIRE(line);
+        if (line->rfind("ack ", 0) == 0) acked = std::max(acked, std::stoul(line->substr(4)) + 1);
+    }
+    child.kill9();
+    while (const auto line = child.read_line()) {
+        if (line->rfind("ack ", 0) == 0 && line->size() > 4) acked = std::max(acked, std::stoul(line->substr(4)) + 1);
+    }
+    const int st = child.wait();
+    REQUIRE(WIFSIGNALED(st));
+    return acked;
+}
+
+void check_crash_rows(const RunReader& r, std::size_t n) {
+    REQUIRE(r.size() == n);
+    for (const auto& c : r.columns()) {
+        const auto v = r.column(c.spec.name);
+        REQUIRE(v.size() == n);
+        const std::size_t ci = static_cast<std::size_t>(&c - r.columns().data());
+        for (std::size_t i = 0; i < n; ++i)
+            if (v[i] != crash_value(i, ci, c.spec.type == ColumnType::int32))
+                FAIL("row " << i << " column " << c.spec.name << ": " << v[i]);
+    }
+}
+}  // namespace
+
+TEST_CASE("row journal: committed rows read back, a rebase starts a new window, zero slots never count", "[unit]") {
+    test::TempDir dir("journal");
+    const auto path = dir / "j.journal";
+    const auto id = test_identity();
+    {
+        auto w = JournalWriter::create(path, id, 8, 0, false);
+        CHECK(read_journal(path, id).rows == 0);  // zero-filled slots
+        for (std::size_t i = 0; i < 5; ++i) w.append(i, row_values(i, 2).data());
+        auto j = read_journal(path, id);
+        CHECK(j.base == 0);
+        CHECK(j.rows == 5);
+        CHECK_FALSE(j.torn_tail);
+        CHECK(j.values == std::vector<double>{0, 1, 10, 11, 20, 21, 30, 31, 40, 41});
+        // Rows 0..4 reached HDF5: slot 0 is row 5 now; the stale slots (rows 0..4) no longer count.
+        w.rebase(5);
+        j = read_journal(path, id);
+        CHECK(j.base == 5);
+        CHECK(j.rows == 0);
+        w.append(5, row_values(5, 2).data());
+        w.append(6, row_values(6, 2).data());
+        j = read_journal(path, id);
+        CHECK(j.rows == 2);
+        CHECK(j.values == std::vector<double>{50, 51, 60, 61});
+        CHECK(w.room(7) == 6);
+        CHECK_THROWS_AS(w.append(4, row_values(4, 2).data()), StorageError);   // before the window
+        CHECK_THROWS_AS(w.append(13, row_values(13, 2).data()), StorageError);  // beyond it
+        // The destructor keeps the file (it holds acknowledged rows); remove() deletes it.
+    }
+    CHECK(fs::exists(path));
+    CHECK(read_journal(path, id).rows == 2);
+    auto w = JournalWriter::create(path, id, 8, 7, false);  // a new writer truncates
+    CHECK(read_journal(path, id).rows == 0);
+    w.remove();
+    CHECK_FALSE(fs::exists(path));
+}
+
+TEST_CASE("row journal: a record torn by a kill is dropped; a damaged one is flagged; never a silent gap", "[unit]") {
+    test::TempDir dir("journal");
+    const auto path = dir / "j.journal";
+    const auto id = test_identity();
+    auto w = JournalWriter::create(path, id, 16, 0, false);
+    for (std::size_t i = 0; i < 5; ++i) w.append(i, row_values(i, 2).data());
+
+    SECTION("payload half copied, commit word not yet written (the writer was killed inside append)") {
+        const double half[1] = {123.0};
+        poke(path, slot_offset(5, 2), half, sizeof half);
+        const auto j = read_journal(path, id);
+        CHECK(j.rows == 5);  // row 5 was never acknowledged
+        CHECK_FALSE(j.torn_tail);
+    }
+    SECTION("last committed record damaged (e.g. a partial write-back)") {
+        const double bad = -1.0;
+        poke(path, slot_offset(4, 2) + 8, &bad, sizeof bad);
+        const auto j = read_journal(path, id);
+        CHECK(j.rows == 4);
+        CHECK(j.torn_tail);
+    }
+    SECTION("a damaged record followed by intact ones is an error, not a silent loss") {
+        const double bad = -1.0;
+        poke(path, slot_offset(2, 2), &bad, sizeof bad);
+        CHECK_THROWS_WITH(read_journal(path, id),
+                          Catch::Contains(path.string()) && Catch::Contains("damaged") && Catch::Contains("row 2"));
+    }
+}
+
+TEST_CASE("row journal: wrong run, wrong columns, bad header and bad size are one-line errors naming the journal",
+          "[unit]") {
+    test::TempDir dir("journal");
+    const auto path = dir / "j.journal";
+    const auto id = test_identity();
+    { auto w = JournalWriter::create(path, id, 4, 0, false); }
+    CHECK_THROWS_WITH(read_journal(path, journal_identity("run-B", "2026-11-29T00:00:00.000Z", columns_for("breakdown_ramp"))),
+                      Catch::Contains(path.string()) && Catch::Contains("another run"));
+    CHECK_THROWS_WITH(read_journal(path, journal_identity("run-A", "2026-11-29T00:00:00.000Z", columns_for("rh_loop"))),
+                      Catch::Contains(path.string()) && Catch::Contains("other columns"));
+    const auto size = fs::file_size(path);
+    fs::resize_file(path, size - 8);
+    CHECK_THROWS_WITH(read_journal(path, id), Catch::Contains(path.string()) && Catch::Contains("header says"));
+    fs::resize_file(path, 10);
+    CHECK_THROWS_WITH(read_journal(path, id), Catch::Contains("shorter than its header"));
+    std::ofstream(path, std::ios::trunc) << std::string(200, 'x');
+    CHECK_THROWS_WITH(read_journal(path, id), Catch::Contains("not an mtjlab row journal"));
+    { auto w = JournalWriter::create(path, id, 4, 0, false); }
+    const std::uint32_t huge = 1u << 30;  // capacity field; the header CRC catches it first
+    poke(path, 20, &huge, sizeof huge);
+    CHECK_THROWS_WITH(read_journal(path, id), Catch::Contains("corrupt"));
+    CHECK_THROWS_AS(JournalWriter::create(dir / "k.journal", id, 0, 0, false), StorageError);
+    CHECK_THROWS_AS(JournalWriter::create(dir / "k.journal", id, journal_max_capacity + 1, 0, false), StorageError);
+}
+
+TEST_CASE("run writer: rows are acknowledged through the journal, reach HDF5 in batches, and finish deletes it",
+          "[unit]") {
+    test::TempDir dir("journal");
+    const auto path = dir / "run.h5";
+    RunInfo info;
+    info.run_id = "journal-1";
+    info.kind = "breakdown_ramp";
+    WriterOptions opt;
+    opt.batch_rows = 4;
+    opt.batch_interval_s = 1e9;  // only full batches (and flush/finish) write HDF5 here
+    auto w = RunWriter::create(path, info, columns_for("breakdown_ramp"), opt);
+    CHECK(fs::exists(journal_path(path)));
+    w.append({0.1, 1000});
+    w.append({0.2, 1001});
+    CHECK(w.size() == 2);
+    CHECK(w.pending() == 2);
+    {
+        // Same process: the reader sees the HDF5 file (0 rows) plus the journal (2 rows).
+        auto r = RunReader::open(path);
+        CHECK(r.columns()[0].length == 0);
+        CHECK(r.journal_rows() == 2);
+        CHECK(r.size() == 2);
+        CHECK(r.column("resistance_ohm") == std::vector<double>{1000, 1001});
+    }
+    w.append({0.3, 1002});
+    w.append({0.4, 1003});  // batch full: written to HDF5
+    CHECK(w.pending() == 0);
+    w.append({0.5, 1004});
+    {
+        auto r = RunReader::open(path);
+        CHECK(r.columns()[0].length == 4);
+        CHECK(r.journal_rows() == 1);
+        CHECK(r.column("pulse_amplitude_V") == std::vector<double>{0.1, 0.2, 0.3, 0.4, 0.5});
+    }
+    // A block larger than the batch goes straight to HDF5 (after the waiting row).
+    std::vector<double> block;
+    for (int k = 0; k < 6; ++k) block.insert(block.end(), {0.6 + 0.1 * k, 1005.0 + k});
+    w.append_rows(block, 6);
+    CHECK(w.pending() == 0);
+    w.append({1.2, 1011});
+    w.flush();
+    CHECK(w.pending() == 0);
+    {
+        auto r = RunReader::open(path);
+        CHECK(r.columns()[0].length == 12);
+        CHECK(r.journal_rows() == 0);
+    }
+    w.append({1.3, 1012});
+    w.finish(RunStatus::complete);
+    CHECK_FALSE(fs::exists(journal_path(path)));
+    auto r = RunReader::open(path);
+    CHECK(r.size() == 13);
+    CHECK(r.columns()[1].length == 13);
+    const auto res = r.column("resistance_ohm");
+    for (std::size_t i = 0; i < res.size(); ++i) CHECK(res[i] == 1000.0 + static_cast<double>(i));
+
+    // Options are checked.
+    WriterOptions bad;
+    bad.batch_rows = journal_max_capacity + 1;
+    CHECK_THROWS_AS(RunWriter::create(dir / "bad.h5", info, columns_for("breakdown_ramp"), bad), InputError);
+    bad = {};
+    bad.batch_interval_s = -1;
+    CHECK_THROWS_AS(RunWriter::create(dir / "bad.h5", info, columns_for("breakdown_ramp"), bad), InputError);
+}
+
+TEST_CASE("a stale journal next to a finished run is ignored by readers and deleted by recover", "[unit]") {
+    test::TempDir dir("journal");
+    const auto path = dir / "run.h5";
+    RunInfo info;
+    info.run_id = "journal-2";
+    info.kind = "breakdown_ramp";
+    auto w = RunWriter::create(path, info, columns_for("breakdown_ramp"));
+    w.append({0.1, 1000});
+    fs::copy_file(journal_path(path), dir / "saved.journal");
+    w.finish(RunStatus::complete);
+    // As if the writer was killed between closing the file and deleting the journal.
+    fs::copy_file(dir / "saved.journal", journal_path(path));
+    auto r = RunReader::open(path);
+    CHECK(r.size() == 1);
+    CHECK(r.journal_rows() == 0);
+    const auto res = recover(path);
+    CHECK_FALSE(res.changed);
+    CHECK_FALSE(fs::exists(journal_path(path)));
+}
+
+TEST_CASE("SIGKILL between HDF5 batches loses no acknowledged row; info, recover and resume use the journal",
+          "[integration]") {
+    test::TempDir dir("journalkill");
+    SECTION("every row only in the journal (no batch written yet)") {
+        const auto path = dir / "run.h5";
+        const std::size_t acked = write_and_kill(path, 300, "1024", "1e9", dir / "w.err");
+        REQUIRE(acked >= 300);
+        REQUIRE(acked < 1000);
+        {
+            const auto r = RunReader::open(path);
+            CHECK(r.status() == RunStatus::running);
+            for (const auto& c : r.columns()) CHECK(c.length == 0);  // nothing reached HDF5
+            CHECK(r.journal_rows() == r.size());
+            REQUIRE(r.size() >= acked);
+            check_crash_rows(r, r.size());
+        }
+        // h5 info reports the rows, and where they are.
+        const auto info = test::run_cli("h5 info --json '" + path.string() + "'");
+        INFO(info.err);
+        REQUIRE(info.exit_code == 0);
+        const auto j = nlohmann::json::parse(info.out);
+        CHECK(j["runs"][0]["rows"].get<std::size_t>() >= acked);
+        CHECK(j["runs"][0]["journal_rows"].get<std::size_t>() >= acked);
+        const auto text = test::run_cli("h5 info '" + path.string() + "'");
+        CHECK_THAT(text.out, Catch::Contains("row journal"));
+        // recover writes them into the file and deletes the journal.
+        const auto rec = test::run_cli("recover '" + path.string() + "'");
+        INFO(rec.err);
+        REQUIRE(rec.exit_code == 0);
+        CHECK_THAT(rec.out, Catch::Contains("from the row journal"));
+        CHECK_FALSE(fs::exists(journal_path(path)));
+        const auto r = RunReader::open(path);
+        CHECK(r.status() == RunStatus::interrupted);
+        CHECK(r.journal_rows() == 0);
+        CHECK(r.columns()[0].length >= acked);
+        check_crash_rows(r, r.size());
+    }
+    SECTION("some batches in HDF5, the rest in the journal; resume replays it and continues") {
+        const auto path = dir / "run.h5";
+        const std::size_t acked = write_and_kill(path, 150, "64", "1e9", dir / "w.err");
+        std::size_t n = 0;
+        {
+            const auto r = RunReader::open(path);
+            n = r.size();
+            REQUIRE(n >= acked);
+            CHECK(r.columns()[0].length >= 64);  // full batches reached HDF5
+            CHECK(r.journal_rows() < 64);        // the journal holds at most one batch
+            check_crash_rows(r, n);
+        }
+        test::ChildProcess child({MTJLAB_CRASH_WRITER, "resume", path.string(), std::to_string(n + 100), "1", "0",
+                                  "finish", "64"},
+                                 (dir / "r.err").string());
+        std::string first;
+        while (const auto line = child.read_line())
+            if (first.empty()) first = *line;
+        const int st = child.wait();
+        REQUIRE(WIFEXITED(st));
+        REQUIRE(WEXITSTATUS(st) == 0);
+        CHECK(first == "created " + std::to_string(n));  // resumed after every journal row: none lost, none twice
+        CHECK_FALSE(fs::exists(journal_path(path)));
+        const auto r = RunReader::open(path);
+        CHECK(r.status() == RunStatus::complete);
+        check_crash_rows(r, n + 100);
+    }
+}
+
+TEST_CASE("a journal that does not belong to its run file stops readers with one line naming it", "[integration]") {
+    test::TempDir dir("journalbad");
+    const auto path = dir / "run.h5";
+    const std::size_t acked = write_and_kill(path, 20, "1024", "1e9", dir / "w.err");
+    REQUIRE(acked >= 20);
+    // Another run's journal (same columns) put next to this file.
+    { auto w = JournalWriter::create(journal_path(path), journal_identity("other-run", "t", columns_for("rh_loop")), 8, 0, false); }
+    CHECK_THROWS_WITH(RunReader::open(path), Catch::Contains(journal_path(path).string()) && Catch::Contains("another run"));
+    CHECK_THROWS_AS(recover(path), StorageError);
+    CHECK_THROWS_AS(RunWriter::resume(path), StorageError);
+    CHECK(fs::exists(path));  // nothing was changed
+    const auto r = test::run_cli("h5 info '" + path.string() + "'");
+    CHECK(r.exit_code == 2);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_THAT(r.err, Catch::Contains(journal_path(path).string()));
+    // Garbage in place of the journal.
+    std::ofstream(journal_path(path), std::ios::trunc) << "not a journal at all, but long enough to have a header....";
+    CHECK_THROWS_WITH(RunReader::open(path), Catch::Contains("not an mtjlab row journal"));
+    // Moved away, as the message says: recover keeps the rows HDF5 has (none here) and closes the file.
+    fs::rename(journal_path(path), dir / "moved.journal");
+    const auto res = recover(path);
+    CHECK(res.changed);
+    CHECK(RunReader::open(path).status() == RunStatus::interrupted);
+}
