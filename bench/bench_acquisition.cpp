@@ -1,17 +1,20 @@
 // Per-point overhead of the run engine (guard checks, durable storage append through the row journal,
 // progress bookkeeping) versus calling the drivers directly for the same measurement, on the virtual lab
 // in process (real drivers, InProcessTransport: the harshest comparison, no transport cost at all) and
-// over loopback TCP (how `mtjlab run --virtual` runs). Each variant runs sweeps of 201 and 1001 points:
-// the difference between the two gives the per-point (marginal) cost, free of the per-run costs (run
-// file creation with provenance, bench initialisation, ramps to the start field and back to zero).
-// A summary table with both figures follows the Google Benchmark output.
+// over loopback TCP (how `mtjlab run --virtual` runs). Google Benchmark runs sweeps of 201 and 1001
+// points; then a summary alternates direct and engine sweeps of 201 and 2001 points (so the load of a
+// shared machine hits both alike) and prints medians: whole sweeps, and the per-point (marginal) cost
+// T(2001) - T(201), which is free of per-run costs (run file creation with provenance, bench
+// initialisation, ramps to the start field and back to zero).
 //
-//   bench_acquisition [--benchmark_filter=...]
+//   bench_acquisition [--benchmark_filter=...]       MTJLAB_BENCH_REPS=N (summary repetitions, default 15)
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -34,33 +37,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// Wall and main-thread CPU seconds per sweep, per (variant, transport, points), for the summary.
-struct Timing {
-    double wall = 0, cpu = 0;
-    long sweeps = 0;
-};
-std::map<std::string, Timing>& timings() {
-    static std::map<std::string, Timing> t;
-    return t;
-}
 double thread_cpu_s() {
     timespec ts{};
     ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-/// Times one sweep into the summary (the benchmark's own timing stays Google Benchmark's).
-template <class F>
-void timed(const std::string& key, F&& sweep) {
-    const auto w0 = std::chrono::steady_clock::now();
-    const double c0 = thread_cpu_s();
-    sweep();
-    auto& t = timings()[key];
-    t.cpu += thread_cpu_s() - c0;
-    t.wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
-    ++t.sweeps;
-}
-std::string key_of(const char* variant, bool sockets, int points) {
-    return std::string(variant) + (sockets ? "/loopback_tcp/" : "/in_process/") + std::to_string(points);
 }
 
 /// 20 -> -20 mT: 0.2 mT steps for 201 points, 0.04 mT for 1001.
@@ -138,98 +118,144 @@ struct Lab {
     }
 };
 
-/// The same transactions as the engine, written by hand: one current step, settle, SNAP?, SENS?.
-void BM_DirectDrivers(benchmark::State& state, bool sockets) {
-    const int points = static_cast<int>(state.range(0));
-    Lab l(sockets);
-    auto clock = l.clock();
+/// Configures the instruments for the hand-written sweep (once per lab).
+void prepare_direct(Lab& l) {
     l.magnet->configure_current_mode();
     l.magnet->set_output(true);
     l.lockin->set_reference_frequency(l.cal.read_frequency);
     l.lockin->set_reference_amplitude(l.cal.read_amplitude);
     l.lockin->set_time_constant(l.cal.time_constant);
     (void)l.lockin->autorange();
-    std::vector<double> r(static_cast<std::size_t>(points));
-    const std::string key = key_of("direct", sockets, points);
-    for (auto _ : state) {
-        timed(key, [&] {
-            for (int i = 0; i < points; ++i) {
-                const double f = field_at(i, points);
-                l.magnet->set_current(Ampere(f / l.cal.coil_constant_t_per_a));
-                clock.wait(Second(0.005));
-                clock.wait(Second(0.05));
-                clock.wait(Second(5 * 0.03));
-                const auto rd = l.lockin->read();
-                const double fs = l.lockin->sensitivity().si();
-                benchmark::DoNotOptimize(fs);
-                r[static_cast<std::size_t>(i)] =
-                    resistance_from(rd.x, l.cal.read_amplitude, l.cal.reference_resistor).si();
-            }
-            l.magnet->set_current(Ampere(0.0));
-        });
-        benchmark::DoNotOptimize(r.data());
+}
+
+/// The same transactions as the engine, written by hand: one current step, settle, SNAP?, SENS?.
+void direct_sweep(Lab& l, BenchClock& clock, int points, std::vector<double>& r) {
+    r.resize(static_cast<std::size_t>(points));
+    for (int i = 0; i < points; ++i) {
+        const double f = field_at(i, points);
+        l.magnet->set_current(Ampere(f / l.cal.coil_constant_t_per_a));
+        clock.wait(Second(0.005));
+        clock.wait(Second(0.05));
+        clock.wait(Second(5 * 0.03));
+        const auto rd = l.lockin->read();
+        const double fs = l.lockin->sensitivity().si();
+        benchmark::DoNotOptimize(fs);
+        r[static_cast<std::size_t>(i)] = resistance_from(rd.x, l.cal.read_amplitude, l.cal.reference_resistor).si();
     }
+    l.magnet->set_current(Ampere(0.0));
+    benchmark::DoNotOptimize(r.data());
+}
+
+void BM_DirectDrivers(benchmark::State& state, bool sockets) {
+    const int points = static_cast<int>(state.range(0));
+    Lab l(sockets);
+    auto clock = l.clock();
+    prepare_direct(l);
+    std::vector<double> r;
+    for (auto _ : state) direct_sweep(l, clock, points, r);
     // Seconds per point (main-thread CPU time of an iteration / points per iteration).
     state.counters["s_per_point"] =
         benchmark::Counter(points, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-/// The engine: guard checks on every command, ramp, durable append per point (row journal, HDF5 batches),
-/// progress (non-TTY, to a string), provenance and run-file creation.
+/// The engine's side: guard checks on every command, ramps, durable append per point (row journal, HDF5
+/// batches), progress (non-TTY, to a string), provenance and run-file creation.
+struct EngineRig {
+    fs::path dir = fs::temp_directory_path() / ("mtjlab_bench_acq_" + std::to_string(::getpid()));
+    GuardedBench bench;
+    std::ostringstream sink;
+    Progress progress{sink, false, 0, 5.0};
+    RunOptions ro;
+    int k = 0;
+    explicit EngineRig(Lab& l)
+        : bench({l.pulse.get(), l.lockin.get(), l.magnet.get(), nullptr}, l.limits, l.cal, l.clock()) {
+        fs::create_directories(dir);
+        ro.directory = dir;
+        ro.progress = &progress;
+    }
+    ~EngineRig() {
+        bench.make_safe();
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
+    static Job job(const Lab& l, int points) {
+        Job j;
+        j.name = "bench";
+        j.run_name = "bench";
+        j.kind = "rh_loop";
+        j.plan = l.plan(points);
+        return j;
+    }
+    fs::path next_file() { return dir / ("run" + std::to_string(k++) + ".h5"); }
+    void sweep(const Job& j, const fs::path& file) {
+        const RunOutcome o = run_job(j, bench, file, ro);
+        benchmark::DoNotOptimize(o.rows);
+    }
+};
+
 void BM_Engine(benchmark::State& state, bool sockets) {
     const int points = static_cast<int>(state.range(0));
     Lab l(sockets);
-    const fs::path dir = fs::temp_directory_path() / ("mtjlab_bench_acq_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    Job job;
-    job.name = "bench";
-    job.run_name = "bench";
-    job.kind = "rh_loop";
-    job.plan = l.plan(points);
-    GuardedBench bench({l.pulse.get(), l.lockin.get(), l.magnet.get(), nullptr}, l.limits, l.cal, l.clock());
-    std::ostringstream sink;
-    Progress progress(sink, false, 0, 5.0);
-    RunOptions ro;
-    ro.directory = dir;
-    ro.progress = &progress;
-    const std::string key = key_of("engine", sockets, points);
-    int k = 0;
+    EngineRig rig(l);
+    const Job job = EngineRig::job(l, points);
     for (auto _ : state) {
-        const fs::path file = dir / ("run" + std::to_string(k++) + ".h5");
-        timed(key, [&] {
-            const RunOutcome o = run_job(job, bench, file, ro);
-            benchmark::DoNotOptimize(o.rows);
-        });
+        const fs::path file = rig.next_file();
+        rig.sweep(job, file);
         state.PauseTiming();
         fs::remove(file);
-        sink.str("");
+        rig.sink.str("");
         state.ResumeTiming();
     }
-    bench.make_safe();
-    fs::remove_all(dir);
     state.counters["s_per_point"] =
         benchmark::Counter(points, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-void summary() {
-    auto& t = timings();
-    auto mean = [&](const std::string& k, bool cpu) {
-        const auto it = t.find(k);
-        if (it == t.end() || it->second.sweeps == 0) return -1.0;
-        return (cpu ? it->second.cpu : it->second.wall) / static_cast<double>(it->second.sweeps);
-    };
-    std::printf("\nsummary (means per sweep; marginal = (T(1001) - T(201)) / 800 points; fixed = T(201) - 201 x marginal)\n");
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
+/// Interleaved comparison (direct and engine sweeps alternate, so load from other processes hits both
+/// alike): medians of wall and main-thread CPU time per sweep, for a short and a long sweep; the difference
+/// gives the per-point (marginal) cost, free of per-run costs.
+void summary(int reps) {
+    constexpr int short_n = 201, long_n = 2001;
+    std::printf("\nsummary: %d interleaved repetitions, medians per sweep; per point = (T(%d) - T(%d)) / %d\n", reps,
+                long_n, short_n, long_n - short_n);
     for (const bool sockets : {false, true}) {
-        for (const bool cpu : {false, true}) {
-            const double d201 = mean(key_of("direct", sockets, 201), cpu), d1001 = mean(key_of("direct", sockets, 1001), cpu);
-            const double e201 = mean(key_of("engine", sockets, 201), cpu), e1001 = mean(key_of("engine", sockets, 1001), cpu);
-            if (d201 < 0 || d1001 < 0 || e201 < 0 || e1001 < 0) continue;
-            const double dm = (d1001 - d201) / 800, em = (e1001 - e201) / 800;
-            std::printf("%-12s %-4s  201-point sweep: direct %7.2f ms, engine %7.2f ms (%+6.1f %%) | per point: direct "
-                        "%6.2f us, engine %6.2f us (%+6.1f %%) | per run fixed: direct %6.2f ms, engine %6.2f ms\n",
-                        sockets ? "loopback_tcp" : "in_process", cpu ? "cpu" : "wall", d201 * 1e3, e201 * 1e3,
-                        (e201 / d201 - 1) * 100, dm * 1e6, em * 1e6, (em / dm - 1) * 100, (d201 - 201 * dm) * 1e3,
-                        (e201 - 201 * em) * 1e3);
+        Lab l(sockets);
+        auto clock = l.clock();
+        prepare_direct(l);
+        EngineRig rig(l);
+        const Job js = EngineRig::job(l, short_n), jl = EngineRig::job(l, long_n);
+        std::vector<double> r;
+        // [variant][length][wall/cpu] samples
+        std::vector<double> t[2][2][2];
+        auto measure = [&](int variant, int length) {
+            const fs::path file = rig.next_file();
+            const auto w0 = std::chrono::steady_clock::now();
+            const double c0 = thread_cpu_s();
+            if (variant == 0) direct_sweep(l, clock, length == 0 ? short_n : long_n, r);
+            else rig.sweep(length == 0 ? js : jl, file);
+            t[variant][length][1].push_back(thread_cpu_s() - c0);
+            t[variant][length][0].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count());
+            std::error_code ec;
+            fs::remove(file, ec);
+            rig.sink.str("");
+        };
+        for (int rep = 0; rep < reps; ++rep)
+            for (int length = 0; length < 2; ++length)
+                for (int variant = 0; variant < 2; ++variant) measure(rep % 2 == 0 ? variant : 1 - variant, length);
+        for (int m = 0; m < 2; ++m) {
+            const double d_s = median(t[0][0][m]), d_l = median(t[0][1][m]);
+            const double e_s = median(t[1][0][m]), e_l = median(t[1][1][m]);
+            const double dp = (d_l - d_s) / (long_n - short_n), ep = (e_l - e_s) / (long_n - short_n);
+            std::printf("%-12s %-4s | %d points: direct %7.2f ms, engine %7.2f ms (%+6.1f %%) | %d points: direct "
+                        "%7.2f ms, engine %7.2f ms (%+6.1f %%) | per point: direct %6.2f us, engine %6.2f us "
+                        "(%+5.1f %%)\n",
+                        sockets ? "loopback_tcp" : "in_process", m == 0 ? "wall" : "cpu", short_n, d_s * 1e3,
+                        e_s * 1e3, (e_s / d_s - 1) * 100, long_n, d_l * 1e3, e_l * 1e3, (e_l / d_l - 1) * 100,
+                        dp * 1e6, ep * 1e6, (ep / dp - 1) * 100);
         }
     }
 }
@@ -246,6 +272,7 @@ int main(int argc, char** argv) {
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
-    summary();
+    const char* reps = std::getenv("MTJLAB_BENCH_REPS");  // interleaved repetitions of the summary (default 15)
+    summary(reps ? std::max(1, std::atoi(reps)) : 15);
     return 0;
 }
