@@ -178,7 +178,7 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
 
     // Cleaned resistance per branch, in sweep order; noise from first differences of ln R.
     std::vector<std::vector<double>> rb(branches.size()), hb(branches.size());
-    thread_local std::vector<double> noise_parts;
+    thread_local std::vector<double> noise_parts, select_buf;
     noise_parts.clear();
     for (std::size_t bi = 0; bi < branches.size(); ++bi) {
         const auto& pts = branches[bi].points;
@@ -187,10 +187,8 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
     }
     double noise_median = 0;
     if (!noise_parts.empty()) {
-        // Upper median by selection in place (no copy); the thresholds below need no more precision.
-        const auto mid = noise_parts.begin() + static_cast<std::ptrdiff_t>(noise_parts.size() / 2);
-        std::nth_element(noise_parts.begin(), mid, noise_parts.end());
-        noise_median = *mid;
+        // Upper median (exact selection); the thresholds below need no more precision.
+        noise_median = detail::kth_smallest(noise_parts, noise_parts.size() / 2, select_buf);
     }
     const double sigma = std::max(1.4826 * noise_median / std::sqrt(2.0), 1e-6);
     res.noise_rel = sigma;
@@ -345,7 +343,7 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
         if (v.size() < 3)
             return {Extracted::none(fmt::format("fewer than 3 stable points on the {} plateau", name)), 0.0};
         const double sem = detail::stddev(v) / std::sqrt(static_cast<double>(v.size()));
-        const double m = detail::trimmed_mean(std::move(v), opt.trim);  // v is not used afterwards
+        const double m = detail::trimmed_mean_of(v, opt.trim, select_buf);
         return {Extracted::of(m, sem), sem};
     };
     auto [rp, sp] = plateau(plateau_lo, "low-resistance (P)");
