@@ -97,28 +97,62 @@ private:
 /// IEEE order of positive doubles equals the unsigned order of their bits; byte passes where all keys agree
 /// are skipped), then an insertion pass that orders the few keys equal in those bytes (relative differences
 /// below ~2e-9). The result is exactly sorted. `a` and `b` are scratch buffers.
+/// Speed: clustered data (two resistance levels) put most keys of the upper bytes into a few buckets, and
+/// a counter incremented by consecutive keys waits for its previous store. The keys are therefore split into
+/// 4 consecutive parts, each with its own counters, processed interleaved (independent chains). Part q writes
+/// each bucket after parts 0..q-1, so every pass stays stable and the result is that of a plain LSD sort.
 void sort_positive(std::vector<double>& v, std::vector<std::uint64_t>& a, std::vector<std::uint64_t>& b) {
-    if (v.size() < 128) {
+    const std::size_t n = v.size();
+    if (n < 128) {
         std::sort(v.begin(), v.end());
         return;
     }
-    a.resize(v.size());
-    b.resize(v.size());
-    std::memcpy(a.data(), v.data(), v.size() * sizeof(double));
-    for (int pass = 3; pass < 8; ++pass) {
-        const int shift = 8 * pass;
-        std::size_t count[257] = {};
-        for (std::uint64_t k : a) ++count[((k >> shift) & 0xff) + 1];
-        bool trivial = false;
-        for (int d = 1; d <= 256; ++d)
-            if (count[d] == a.size()) trivial = true;
-        if (trivial) continue;
-        for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
-        for (std::uint64_t k : a) b[count[(k >> shift) & 0xff]++] = k;
+    constexpr std::size_t lanes = 4;
+    a.resize(n);
+    b.resize(n);
+    std::memcpy(a.data(), v.data(), n * sizeof(double));
+    std::uint64_t differ = 0;  // bits in which some key differs from the first
+    for (std::size_t i = 0; i < n; ++i) differ |= a[i] ^ a[0];
+    const std::size_t len = n / lanes;  // lanes 0..2 hold len keys, lane 3 the rest
+    const std::size_t start[lanes] = {0, len, 2 * len, 3 * len};
+    static_assert(lanes == 4);
+    for (int shift = 24; shift < 64; shift += 8) {
+        if (((differ >> shift) & 0xff) == 0) continue;  // all keys agree in this byte
+        const std::uint64_t* src = a.data();
+        std::uint64_t* dst = b.data();
+        std::uint32_t count[lanes][256];
+        std::memset(count, 0, sizeof count);
+        for (std::size_t i = 0; i < len; ++i) {
+            ++count[0][(src[start[0] + i] >> shift) & 0xff];
+            ++count[1][(src[start[1] + i] >> shift) & 0xff];
+            ++count[2][(src[start[2] + i] >> shift) & 0xff];
+            ++count[3][(src[start[3] + i] >> shift) & 0xff];
+        }
+        for (std::size_t i = start[3] + len; i < n; ++i) ++count[3][(src[i] >> shift) & 0xff];
+        // Write positions: bucket by bucket, and within a bucket lane by lane.
+        std::uint32_t run = 0;
+        for (std::size_t c = 0; c < 256; ++c)
+            for (std::size_t q = 0; q < lanes; ++q) {
+                const std::uint32_t m = count[q][c];
+                count[q][c] = run;
+                run += m;
+            }
+        for (std::size_t i = 0; i < len; ++i) {
+            const std::uint64_t k0 = src[start[0] + i], k1 = src[start[1] + i], k2 = src[start[2] + i],
+                                k3 = src[start[3] + i];
+            dst[count[0][(k0 >> shift) & 0xff]++] = k0;
+            dst[count[1][(k1 >> shift) & 0xff]++] = k1;
+            dst[count[2][(k2 >> shift) & 0xff]++] = k2;
+            dst[count[3][(k3 >> shift) & 0xff]++] = k3;
+        }
+        for (std::size_t i = start[3] + len; i < n; ++i) {
+            const std::uint64_t k = src[i];
+            dst[count[3][(k >> shift) & 0xff]++] = k;
+        }
         a.swap(b);
     }
     // Insertion fix-up: keys out of order differ only in their low 3 bytes (nearly sorted input: O(n)).
-    for (std::size_t i = 1; i < a.size(); ++i) {
+    for (std::size_t i = 1; i < n; ++i) {
         const std::uint64_t k = a[i];
         std::size_t j = i;
         while (j > 0 && a[j - 1] > k) {
@@ -127,7 +161,7 @@ void sort_positive(std::vector<double>& v, std::vector<std::uint64_t>& a, std::v
         }
         a[j] = k;
     }
-    std::memcpy(v.data(), a.data(), v.size() * sizeof(double));
+    std::memcpy(v.data(), a.data(), n * sizeof(double));
 }
 
 /// Per-thread scratch space of find_levels (no allocation per call once warm).
