@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -20,9 +21,13 @@ constexpr double inf = std::numeric_limits<double>::infinity();
 /// (the optimal split points are monotone in the segment end, as used by Ckmeans.1d.dp).
 class Segmenter {
 public:
-    /// `bounds`: block starts in y (ascending, first 0); block b is y[bounds[b], bounds[b+1]).
-    Segmenter(const std::vector<double>& y, const std::vector<std::size_t>& bounds)
-        : n_(bounds.size()), s1_(n_ + 1, 0.0), s2_(n_ + 1, 0.0), cnt_(n_ + 1, 0.0) {
+    /// `bounds`: block starts in y (ascending, first 0); block b is y[bounds[b], bounds[b+1]). At most 64
+    /// blocks. The cost of every block range [j, i) is tabulated once (one vectorisable pass per j), so the
+    /// DP for all k only looks costs up.
+    void build(const std::vector<double>& y, const std::vector<std::size_t>& bounds) {
+        n_ = bounds.size();
+        double s1a[max_n + 1], s2a[max_n + 1], cnta[max_n + 1];
+        s1a[0] = s2a[0] = cnta[0] = 0;
         for (std::size_t b = 0; b < n_; ++b) {
             const std::size_t a = bounds[b], e = b + 1 < n_ ? bounds[b + 1] : y.size();
             double s1 = 0, s2 = 0;
@@ -30,66 +35,75 @@ public:
                 s1 += y[i];
                 s2 += y[i] * y[i];
             }
-            s1_[b + 1] = s1_[b] + s1;
-            s2_[b + 1] = s2_[b] + s2;
-            cnt_[b + 1] = cnt_[b] + static_cast<double>(e - a);
+            s1a[b + 1] = s1a[b] + s1;
+            s2a[b + 1] = s2a[b] + s2;
+            cnta[b + 1] = cnta[b] + static_cast<double>(e - a);
+        }
+        for (std::size_t j = 0; j < n_; ++j) {
+            double* row = &cost_[j][0];
+            const double s1j = s1a[j], s2j = s2a[j], cj = cnta[j];
+            for (std::size_t i = j + 1; i <= n_; ++i) {
+                const double m = cnta[i] - cj;
+                const double s = s1a[i] - s1j;
+                const double c = (s2a[i] - s2j) - s * s / m;
+                row[i] = c > 0.0 ? c : 0.0;
+            }
+        }
+    }
+    static constexpr std::size_t max_n = 64;
+
+    /// Sum of squared deviations of the points in blocks [j, i), j < i.
+    [[nodiscard]] double cost(std::size_t j, std::size_t i) const { return cost_[j][i]; }
+
+    /// Runs the DP up to kmax segments; afterwards starts(k, ...) gives the segment starts.
+    /// The optimal start of the last segment is monotone in both k and the end (Knuth-Yao: 1-D k-means costs
+    /// satisfy the quadrangle inequality), opt(k-1, i) <= opt(k, i) <= opt(k, i+1), so ends are solved from
+    /// the last down and each search is limited to that window: O(kmax n) lookups instead of O(kmax n log n).
+    void run(std::size_t kmax) {
+        const std::size_t w = max_n + 1;
+        dp_.assign((kmax + 1) * w, inf);
+        arg_.assign((kmax + 1) * w, 0);
+        for (std::size_t i = 1; i <= n_; ++i) dp_[w + i] = cost(0, i);
+        for (std::size_t k = 2; k <= kmax; ++k) {
+            const double* prev = &dp_[(k - 1) * w];
+            const std::size_t* prev_arg = &arg_[(k - 1) * w];
+            for (std::size_t i = n_; i >= k; --i) {
+                std::size_t lo = std::max(k - 1, prev_arg[i]);
+                std::size_t hi = i == n_ ? n_ - 1 : std::min(i - 1, arg_[k * w + i + 1]);
+                if (lo > hi) {  // cannot happen with exact arithmetic; rounding: search everything
+                    lo = k - 1;
+                    hi = i - 1;
+                }
+                double best = inf;
+                std::size_t bestj = lo;
+                for (std::size_t j = lo; j <= hi; ++j) {  // branch-free: the winner is unpredictable
+                    const double c = prev[j] + cost_[j][i];
+                    const bool better = c < best;
+                    bestj = better ? j : bestj;
+                    best = better ? c : best;
+                }
+                dp_[k * w + i] = best;
+                arg_[k * w + i] = bestj;
+            }
         }
     }
 
-    /// Sum of squared deviations of the points in blocks [j, i).
-    [[nodiscard]] double cost(std::size_t j, std::size_t i) const {
-        const double m = cnt_[i] - cnt_[j];
-        const double s = s1_[i] - s1_[j];
-        return std::max(0.0, (s2_[i] - s2_[j]) - s * s / m);
-    }
+    [[nodiscard]] double total(std::size_t k) const { return dp_[k * (max_n + 1) + n_]; }
 
-    /// Runs the DP up to kmax segments; afterwards boundaries(k) gives the segment starts.
-    void run(std::size_t kmax) {
-        kmax_ = kmax;
-        dp_.assign((kmax + 1) * (n_ + 1), inf);
-        arg_.assign((kmax + 1) * (n_ + 1), 0);
-        for (std::size_t i = 1; i <= n_; ++i) dp(1, i) = cost(0, i);
-        for (std::size_t k = 2; k <= kmax; ++k) solve(k, k, n_, k - 1, n_ - 1);
-    }
-
-    [[nodiscard]] double total(std::size_t k) const { return dp_[k * (n_ + 1) + n_]; }
-
-    /// Start index of each of the k segments (ascending), first is 0.
-    [[nodiscard]] std::vector<std::size_t> starts(std::size_t k) const {
-        std::vector<std::size_t> st(k, 0);
+    /// Start block of each of the k segments (ascending, the first is 0) into st[0..k).
+    void starts(std::size_t k, std::size_t* st) const {
+        st[0] = 0;
         std::size_t end = n_;
         for (std::size_t kk = k; kk >= 2; --kk) {
-            end = arg_[kk * (n_ + 1) + end];
+            end = arg_[kk * (max_n + 1) + end];
             st[kk - 1] = end;
         }
-        return st;
     }
 
 private:
-    void solve(std::size_t k, std::size_t lo, std::size_t hi, std::size_t optlo, std::size_t opthi) {
-        if (lo > hi) return;
-        const std::size_t mid = lo + (hi - lo) / 2;
-        double best = inf;
-        std::size_t bestj = optlo;
-        const std::size_t jhi = std::min(mid - 1, opthi);
-        for (std::size_t j = optlo; j <= jhi; ++j) {
-            const double c = dp(k - 1, j) + cost(j, mid);
-            if (c < best) {
-                best = c;
-                bestj = j;
-            }
-        }
-        dp(k, mid) = best;
-        arg_[k * (n_ + 1) + mid] = bestj;
-        if (mid > lo) solve(k, lo, mid - 1, optlo, bestj);
-        solve(k, mid + 1, hi, bestj, opthi);
-    }
-
-    std::size_t n_;
-    std::size_t kmax_ = 0;
-    std::vector<double> s1_, s2_, cnt_;
-    double& dp(std::size_t k, std::size_t i) { return dp_[k * (n_ + 1) + i]; }
-    std::vector<double> dp_;          ///< (kmax + 1) x (n + 1), row-major
+    std::size_t n_ = 0;
+    double cost_[max_n][max_n + 1];
+    std::vector<double> dp_;         ///< (kmax + 1) x (max_n + 1), row-major
     std::vector<std::size_t> arg_;
 };
 
@@ -116,7 +130,7 @@ void sort_positive(std::vector<double>& v, std::vector<std::uint64_t>& a, std::v
     const std::size_t len = n / lanes;  // lanes 0..2 hold len keys, lane 3 the rest
     const std::size_t start[lanes] = {0, len, 2 * len, 3 * len};
     static_assert(lanes == 4);
-    for (int shift = 24; shift < 64; shift += 8) {
+    for (int shift = 32; shift < 64; shift += 8) {
         if (((differ >> shift) & 0xff) == 0) continue;  // all keys agree in this byte
         const std::uint64_t* src = a.data();
         std::uint64_t* dst = b.data();
@@ -164,11 +178,40 @@ void sort_positive(std::vector<double>& v, std::vector<std::uint64_t>& a, std::v
     std::memcpy(v.data(), a.data(), n * sizeof(double));
 }
 
+/// Natural logarithm of a positive normal finite double, within about 1 ulp of std::log: x = 2^e m with m in
+/// [sqrt(1/2), sqrt(2)), ln m = 2 atanh(s), s = (m - 1)/(m + 1), |s| <= 0.172, by its series to s^21 (truncation
+/// below 1e-17 relative). No call and no branch, so a loop over it vectorises (std::log is a call per point).
+inline double log_positive(double x) {
+    constexpr std::uint64_t sqrt_half_bits = 0x3fe6a09e667f3bcdULL;
+    const auto bits = std::bit_cast<std::uint64_t>(x);
+    const auto e = static_cast<std::int64_t>(bits - sqrt_half_bits) >> 52;
+    const double m = std::bit_cast<double>(bits - (static_cast<std::uint64_t>(e) << 52));
+    const double f = m - 1.0;
+    const double s = f / (2.0 + f);
+    const double z = s * s;
+    double p = 1.0 / 21;
+    p = p * z + 1.0 / 19;
+    p = p * z + 1.0 / 17;
+    p = p * z + 1.0 / 15;
+    p = p * z + 1.0 / 13;
+    p = p * z + 1.0 / 11;
+    p = p * z + 1.0 / 9;
+    p = p * z + 1.0 / 7;
+    p = p * z + 1.0 / 5;
+    p = p * z + 1.0 / 3;
+    constexpr double ln2_hi = 6.93147180369123816490e-01;  // 0x3fe62e42fee00000: e * ln2_hi is exact
+    constexpr double ln2_lo = 1.90821492927058770002e-10;
+    const double de = static_cast<double>(e);
+    return de * ln2_hi + ((2.0 * s + 2.0 * s * z * p) + de * ln2_lo);
+}
+
 /// Per-thread scratch space of find_levels (no allocation per call once warm).
 struct Scratch {
     std::vector<double> r_sorted, y;
     std::vector<std::uint64_t> ka, kb;
-    std::vector<std::size_t> gi, bounds;
+    std::vector<std::size_t> bounds;
+    std::vector<double> gaps, select_buf;
+    Segmenter seg;
 };
 
 }  // namespace
@@ -179,9 +222,13 @@ Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
     thread_local Scratch sc;
     std::vector<double>& r_sorted = sc.r_sorted;
     std::vector<double>& y = sc.y;
-    r_sorted.clear();
-    for (double r : r_ohm)
-        if (std::isfinite(r) && r > 0) r_sorted.push_back(r);
+    r_sorted.resize(r_ohm.size());
+    std::size_t n_valid = 0;
+    for (double r : r_ohm) {  // branch-free compaction of the finite positive values
+        r_sorted[n_valid] = r;
+        n_valid += std::isfinite(r) & (r > 0);
+    }
+    r_sorted.resize(n_valid);
     const std::size_t n = r_sorted.size();
     const std::size_t min_pts = std::max<std::size_t>(1, opt.min_points);
     if (n < min_pts || n == 0) {
@@ -192,7 +239,13 @@ Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
     // ln R relative to the median (keeps the prefix sums well conditioned).
     y.resize(n);
     const double centre = std::log(r_sorted[n / 2]);
-    for (std::size_t i = 0; i < n; ++i) y[i] = std::log(r_sorted[i]) - centre;
+    if (r_sorted.front() >= std::numeric_limits<double>::min()) {  // all normal (sorted): the vectorised log
+        const double* rs = r_sorted.data();
+        double* yp = y.data();
+        for (std::size_t i = 0; i < n; ++i) yp[i] = log_positive(rs[i]) - centre;
+    } else {
+        for (std::size_t i = 0; i < n; ++i) y[i] = std::log(r_sorted[i]) - centre;
+    }
 
     // Cut candidates: the segmentation is exact over blocks of consecutive sorted points. Up to
     // max_blocks/2 of the widest gaps always start a block (so separated levels of any size are exact) and
@@ -205,13 +258,19 @@ Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
         bounds.resize(n);
         for (std::size_t i = 0; i < n; ++i) bounds[i] = i;
     } else {
-        std::vector<std::size_t>& gi = sc.gi;
-        gi.resize(n - 1);
-        for (std::size_t i = 0; i + 1 < n; ++i) gi[i] = i + 1;
+        // The ngaps widest gaps: every gap above the ngaps-th widest, then (ties) the lowest-index gaps
+        // equal to it.
         const std::size_t ngaps = max_blocks / 2;
-        std::nth_element(gi.begin(), gi.begin() + static_cast<std::ptrdiff_t>(ngaps), gi.end(),
-                         [&](std::size_t a, std::size_t b) { return y[a] - y[a - 1] > y[b] - y[b - 1]; });
-        bounds.assign(gi.begin(), gi.begin() + static_cast<std::ptrdiff_t>(ngaps));
+        std::vector<double>& g = sc.gaps;
+        g.resize(n - 1);
+        double* gp = g.data();
+        const double* yp = y.data();
+        for (std::size_t i = 0; i + 1 < n; ++i) gp[i] = yp[i + 1] - yp[i];
+        const double t = detail::kth_smallest(g, n - 1 - ngaps, sc.select_buf);
+        for (std::size_t i = 0; i + 1 < n; ++i)
+            if (gp[i] > t) bounds.push_back(i + 1);
+        for (std::size_t i = 0; i + 1 < n && bounds.size() < ngaps; ++i)
+            if (gp[i] == t) bounds.push_back(i + 1);
         for (std::size_t q = 0; q < max_blocks / 2; ++q) bounds.push_back(q * n / (max_blocks / 2));
         std::sort(bounds.begin(), bounds.end());
         bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
@@ -219,13 +278,14 @@ Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
     const std::size_t nb = bounds.size();
     const std::size_t kmax =
         std::min<std::size_t>({static_cast<std::size_t>(std::max(1, opt.max_levels)), n / min_pts, nb});
-    Segmenter seg(y, bounds);
+    Segmenter& seg = sc.seg;
+    seg.build(y, bounds);
     seg.run(std::max<std::size_t>(kmax, 1));
     // Segment starts in points.
+    std::size_t st[Segmenter::max_n];
     auto starts_pts = [&](std::size_t k) {
-        auto st = seg.starts(k);
-        for (auto& b : st) b = bounds[b];
-        return st;
+        seg.starts(k, st);
+        for (std::size_t c = 0; c < k; ++c) st[c] = bounds[st[c]];
     };
     const double nn = static_cast<double>(n);
     const double floor2 = opt.noise_floor * opt.noise_floor;
@@ -234,7 +294,7 @@ Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
     double best_bic = inf;
     std::size_t best_k = 0;
     for (std::size_t k = 1; k <= std::max<std::size_t>(kmax, 1); ++k) {
-        const auto st = starts_pts(k);
+        starts_pts(k);
         bool admissible = true;
         double entropy = 0;
         double prev_med = 0;
@@ -265,7 +325,7 @@ Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
         out.reason = "no admissible clustering of the resistance values";
         return out;
     }
-    const auto st = starts_pts(best_k);
+    starts_pts(best_k);
     out.log_sigma = std::sqrt(std::max(seg.total(best_k) / nn, 0.0));
     std::vector<double> upper;  // largest resistance of each level (for the assignment)
     for (std::size_t c = 0; c < best_k; ++c) {
@@ -274,16 +334,19 @@ Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
         Level lv;
         lv.points = b - a;
         const std::span<const double> rs(r_sorted.data() + a, b - a);
-        lv.r_std_ohm = detail::stddev(rs);
+        lv.r_std_ohm = detail::stddev_fast(rs);
         lv.r_ohm = lv.points % 2 ? rs[lv.points / 2] : 0.5 * (rs[lv.points / 2 - 1] + rs[lv.points / 2]);
         out.levels.push_back(lv);
         upper.push_back(rs.back());
     }
+    // Level of each point: the number of levels whose largest value is below it (branch-free, the same as
+    // the lower bound in `upper`), capped at the top level.
+    int* as = out.assignment.data();
     for (std::size_t i = 0; i < r_ohm.size(); ++i) {
         const double r = r_ohm[i];
-        if (!(std::isfinite(r) && r > 0)) continue;
-        const auto it = std::lower_bound(upper.begin(), upper.end(), r);
-        out.assignment[i] = static_cast<int>(std::min<std::ptrdiff_t>(it - upper.begin(), static_cast<std::ptrdiff_t>(best_k) - 1));
+        int lv = 0;
+        for (std::size_t c = 0; c + 1 < best_k; ++c) lv += upper[c] < r;
+        as[i] = (std::isfinite(r) & (r > 0)) ? lv : -1;
     }
     for (std::size_t c = 1; c < out.levels.size(); ++c)
         out.steps.push_back((out.levels[c].r_ohm - out.levels[c - 1].r_ohm) / out.levels[c - 1].r_ohm);
