@@ -12,10 +12,6 @@
 namespace mtjlab::analysis {
 namespace {
 
-bool valid_point(const Sweep& s, std::size_t i) {
-    return std::isfinite(s.x[i]) && std::isfinite(s.r_ohm[i]) && s.r_ohm[i] > 0;
-}
-
 /// Direction of a set of points from the least-squares slope of x against record order.
 int trend_direction(const Sweep& s, const std::vector<std::size_t>& pts) {
     if (pts.size() < 2) return 0;
@@ -34,10 +30,22 @@ int trend_direction(const Sweep& s, const std::vector<std::size_t>& pts) {
     return 0;
 }
 
+/// Per-thread workspace of analyze_rh (reused, so a loop allocates nothing here once warm).
+struct RhScratch {
+    std::vector<std::size_t> off;     ///< branch bi is [off[bi], off[bi + 1])
+    std::vector<double> raw, r, h;    ///< resistance as read, cleaned resistance, field
+    std::vector<double> noise, select, plateau_lo, plateau_hi;
+};
+
 void sort_branch(const Sweep& s, Branch& b) {
-    const bool sorted = std::is_sorted(b.points.begin(), b.points.end(), [&](std::size_t a, std::size_t c) {
-        return b.direction > 0 ? s.x[a] < s.x[c] : s.x[a] > s.x[c];
-    });
+    const double* x = s.x.data();
+    const std::size_t* p = b.points.data();
+    bool sorted = true;
+    if (b.direction > 0) {
+        for (std::size_t k = 1; k < b.points.size(); ++k) sorted &= !(x[p[k]] < x[p[k - 1]]);
+    } else {
+        for (std::size_t k = 1; k < b.points.size(); ++k) sorted &= !(x[p[k]] > x[p[k - 1]]);
+    }
     if (sorted) return;
     std::stable_sort(b.points.begin(), b.points.end(), [&](std::size_t a, std::size_t c) {
         return b.direction > 0 ? s.x[a] < s.x[c] : s.x[a] > s.x[c];
@@ -48,10 +56,17 @@ void sort_branch(const Sweep& s, Branch& b) {
 
 std::vector<Branch> split_branches(const Sweep& s, std::vector<std::string>* notes) {
     const std::size_t n = std::min(s.x.size(), s.r_ohm.size());
-    std::vector<std::size_t> good;
-    good.reserve(n);
-    for (std::size_t i = 0; i < n; ++i)
-        if (valid_point(s, i)) good.push_back(i);
+    std::vector<std::size_t> good(n);
+    {
+        std::size_t m = 0;
+        const double* x = s.x.data();
+        const double* r = s.r_ohm.data();
+        for (std::size_t i = 0; i < n; ++i) {  // branch-free compaction of the valid points
+            good[m] = i;
+            m += std::isfinite(x[i]) & std::isfinite(r[i]) & (r[i] > 0);
+        }
+        good.resize(m);
+    }
     if (notes && good.size() < n)
         notes->push_back(fmt::format("dropped {} of {} points (non-finite or non-positive)", n - good.size(), n));
 
@@ -60,12 +75,18 @@ std::vector<Branch> split_branches(const Sweep& s, std::vector<std::string>* not
     const bool has_dir = s.direction.size() == s.x.size() && !s.direction.empty();
     if (has_branch) {
         // Branches by index (few of them: a linear search beats a map), then in index order.
+        // While grouping, Branch::direction holds the sum of the recorded directions of the branch's points.
         std::vector<Branch> by;
-        std::size_t last = 0;
+        const int* br = s.branch.data();
+        const int* dr = has_dir ? s.direction.data() : nullptr;
+        Branch* cur = nullptr;
+        int dsum = 0;  // direction sum of the current run of points (flushed when the branch changes)
         for (std::size_t i : good) {
-            const int id = s.branch[i];
-            if (by.empty() || by[last].index != id) {
-                last = by.size();
+            const int id = br[i];
+            if (!cur || cur->index != id) {
+                if (cur) cur->direction += dsum;
+                dsum = 0;
+                std::size_t last = by.size();
                 for (std::size_t q = 0; q < by.size(); ++q)
                     if (by[q].index == id) last = q;
                 if (last == by.size()) {
@@ -74,17 +95,16 @@ std::vector<Branch> split_branches(const Sweep& s, std::vector<std::string>* not
                     nb.points.reserve(n / 2 + 1);
                     by.push_back(std::move(nb));
                 }
+                cur = &by[last];
             }
-            by[last].points.push_back(i);
+            cur->points.push_back(i);
+            if (dr) dsum += (dr[i] > 0) - (dr[i] < 0);
         }
+        if (cur) cur->direction += dsum;
         std::sort(by.begin(), by.end(), [](const Branch& a, const Branch& b) { return a.index < b.index; });
         for (auto& b : by) {
-            int dir = 0;
-            if (has_dir) {
-                int sum = 0;
-                for (std::size_t i : b.points) sum += s.direction[i] > 0 ? 1 : (s.direction[i] < 0 ? -1 : 0);
-                dir = sum > 0 ? 1 : (sum < 0 ? -1 : 0);
-            }
+            const int sum = b.direction;
+            int dir = sum > 0 ? 1 : (sum < 0 ? -1 : 0);
             if (dir == 0) dir = trend_direction(s, b.points);
             b.direction = dir;
             out.push_back(std::move(b));
@@ -176,46 +196,58 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
         return res;
     }
 
-    // Cleaned resistance per branch, in sweep order; noise from first differences of ln R.
-    std::vector<std::vector<double>> rb(branches.size()), hb(branches.size());
-    thread_local std::vector<double> noise_parts, select_buf;
-    noise_parts.clear();
-    for (std::size_t bi = 0; bi < branches.size(); ++bi) {
+    // Cleaned resistance per branch, in sweep order, in one flat per-thread workspace (no allocation per loop
+    // once warm): branch bi is [off[bi], off[bi + 1]) of r (cleaned), raw (as read) and h (field).
+    // Noise from first differences of ln R.
+    thread_local RhScratch ws;
+    const std::size_t nb = branches.size();
+    ws.off.resize(nb + 1);
+    ws.off[0] = 0;
+    for (std::size_t bi = 0; bi < nb; ++bi) ws.off[bi + 1] = ws.off[bi] + branches[bi].points.size();
+    ws.raw.resize(used);
+    ws.h.resize(used);
+    for (std::size_t bi = 0; bi < nb; ++bi) {
         const auto& pts = branches[bi].points;
-        for (std::size_t k = 1; k < pts.size(); ++k)
-            noise_parts.push_back(std::abs(sweep.r_ohm[pts[k]] / sweep.r_ohm[pts[k - 1]] - 1));
+        double* raw = ws.raw.data() + ws.off[bi];
+        double* h = ws.h.data() + ws.off[bi];
+        for (std::size_t k = 0; k < pts.size(); ++k) {
+            raw[k] = sweep.r_ohm[pts[k]];
+            h[k] = sweep.x[pts[k]];
+        }
+    }
+    auto& noise_parts = ws.noise;
+    noise_parts.resize(used - nb);  // every branch has >= 2 points
+    {
+        double* np = noise_parts.data();
+        for (std::size_t bi = 0; bi < nb; ++bi) {
+            const double* raw = ws.raw.data() + ws.off[bi];
+            const std::size_t len = ws.off[bi + 1] - ws.off[bi];
+            for (std::size_t k = 1; k < len; ++k) *np++ = std::abs(raw[k] / raw[k - 1] - 1);
+        }
     }
     double noise_median = 0;
     if (!noise_parts.empty()) {
         // Upper median (exact selection); the thresholds below need no more precision.
-        noise_median = detail::kth_smallest(noise_parts, noise_parts.size() / 2, select_buf);
+        noise_median = detail::kth_smallest(noise_parts, noise_parts.size() / 2, ws.select);
     }
     const double sigma = std::max(1.4826 * noise_median / std::sqrt(2.0), 1e-6);
     res.noise_rel = sigma;
-    std::vector<double> all_r;
-    all_r.reserve(used);
-    for (std::size_t bi = 0; bi < branches.size(); ++bi) {
-        const auto& pts = branches[bi].points;
-        auto& r = rb[bi];
-        auto& h = hb[bi];
-        r.resize(pts.size());
-        h.resize(pts.size());
-        for (std::size_t k = 0; k < pts.size(); ++k) {
-            r[k] = sweep.r_ohm[pts[k]];
-            h[k] = sweep.x[pts[k]];
-        }
+    ws.r = ws.raw;
+    for (std::size_t bi = 0; bi < nb; ++bi) {
+        const std::size_t len = ws.off[bi + 1] - ws.off[bi];
+        const double* orig = ws.raw.data() + ws.off[bi];
+        double* r = ws.r.data() + ws.off[bi];
         // Hampel filter, window +-2, in ln R: a point far from its neighbours' median is a spike.
-        if (r.size() >= 5) {
-            std::vector<double> orig = r;
+        if (len >= 5) {
             const double thr = opt.hampel_k * sigma;
-            for (std::size_t k = 0; k < r.size(); ++k) {
+            for (std::size_t k = 0; k < len; ++k) {
                 // Exact shortcut: with both neighbours within thr/2 of the point, three of the five window
                 // values lie within thr/2 of it, so the median does too and the point stays.
-                if (k > 0 && k + 1 < r.size() && std::abs(orig[k] - orig[k - 1]) < 0.5 * thr * orig[k] &&
+                if (k > 0 && k + 1 < len && std::abs(orig[k] - orig[k - 1]) < 0.5 * thr * orig[k] &&
                     std::abs(orig[k] - orig[k + 1]) < 0.5 * thr * orig[k])
                     continue;
                 const std::size_t a = k >= 2 ? k - 2 : 0;
-                const std::size_t b = std::min(r.size(), k + 3);
+                const std::size_t b = std::min(len, k + 3);
                 double w[5];
                 std::size_t m = 0;
                 for (std::size_t q = a; q < b; ++q) w[m++] = orig[q];
@@ -227,8 +259,14 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
                 }
             }
         }
-        all_r.insert(all_r.end(), r.begin(), r.end());
     }
+    const std::span<const double> all_r(ws.r.data(), used);
+    auto branch_r = [&](std::size_t bi) {
+        return std::span<const double>(ws.r.data() + ws.off[bi], ws.off[bi + 1] - ws.off[bi]);
+    };
+    auto branch_h = [&](std::size_t bi) {
+        return std::span<const double>(ws.h.data() + ws.off[bi], ws.off[bi + 1] - ws.off[bi]);
+    };
     if (res.spikes_replaced) res.notes.push_back(fmt::format("replaced {} spike(s) by the local median", res.spikes_replaced));
 
     res.levels = find_levels(all_r, opt.levels);
@@ -251,7 +289,11 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
     const double thr_hi = lo + 0.75 * (hi - lo);
 
     // Crossings per branch, and plateau membership (extreme levels, away from transitions).
-    std::vector<double> plateau_lo, plateau_hi;
+    auto& plateau_lo = ws.plateau_lo;
+    auto& plateau_hi = ws.plateau_hi;
+    plateau_lo.resize(used);
+    plateau_hi.resize(used);
+    std::size_t n_lo = 0, n_hi = 0;
     // Level of each cleaned point, recomputed by nearest extreme in ln R for robustness.
     // Plateau membership: within max(5 sigma, a fifth of the mean level spacing) of an extreme level.
     const double tol = std::max(5 * sigma, 0.2 * std::log(hi / lo) / static_cast<double>(res.levels.levels.size()));
@@ -267,8 +309,8 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
     };
     std::vector<PerBranch> per_branch;
     for (std::size_t bi = 0; bi < branches.size(); ++bi) {
-        const auto& r = rb[bi];
-        const auto& h = hb[bi];
+        const auto r = branch_r(bi);
+        const auto h = branch_h(bi);
         const int dir = branches[bi].direction;
         int state = 0;  // -1 low, +1 high, 0 unknown
         std::size_t last_firm = 0;
@@ -295,17 +337,27 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
             last_firm = k;
         }
         // Plateau points: near an extreme level and at least edge_guard points from any crossing.
-        for (std::size_t k = 0; k < r.size(); ++k) {
-            bool near_edge = false;
-            for (std::size_t b : bounds) {
-                const auto d1 = k > b ? k - b : b - k;
-                const auto d2 = k > b + 1 ? k - b - 1 : b + 1 - k;
-                if (std::min(d1, d2) < opt.edge_guard) near_edge = true;
+        // A crossing between points b and b+1 excludes the points k with min(|k - b|, |k - b - 1|) < edge_guard,
+        // i.e. [b + 1 - edge_guard, b + 1 + edge_guard); the bounds ascend. Between those ranges the points are
+        // gathered branch-free (plateau membership flips at random within noisy plateaus), in order.
+        auto gather = [&](std::size_t from, std::size_t to) {
+            for (std::size_t k = from; k < to; ++k) {
+                const bool in_lo = std::abs(r[k] - lo) < tol_lo;
+                const bool in_hi = !in_lo & (std::abs(r[k] - hi) < tol_hi);
+                plateau_lo[n_lo] = r[k];
+                n_lo += in_lo;
+                plateau_hi[n_hi] = r[k];
+                n_hi += in_hi;
             }
-            if (near_edge) continue;
-            if (std::abs(r[k] - lo) < tol_lo) plateau_lo.push_back(r[k]);
-            else if (std::abs(r[k] - hi) < tol_hi) plateau_hi.push_back(r[k]);
+        };
+        std::size_t cursor = 0;
+        for (std::size_t b : bounds) {
+            const std::size_t ex_lo = b + 1 >= opt.edge_guard ? b + 1 - opt.edge_guard : 0;
+            const std::size_t ex_hi = std::min(r.size(), b + 1 + opt.edge_guard);
+            if (ex_lo > cursor) gather(cursor, std::min(ex_lo, r.size()));
+            cursor = std::max(cursor, ex_hi);
         }
+        gather(cursor, r.size());
         // Free-layer switching: the crossing of the expected type nearest zero field (P->AP rising,
         // AP->P falling); the opposite crossings are classified once all branches are seen.
         const bool fl_to_high = dir > 0;
@@ -342,10 +394,12 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
     auto plateau = [&](std::vector<double>& v, const char* name) -> std::pair<Extracted, double> {
         if (v.size() < 3)
             return {Extracted::none(fmt::format("fewer than 3 stable points on the {} plateau", name)), 0.0};
-        const double sem = detail::stddev(v) / std::sqrt(static_cast<double>(v.size()));
-        const double m = detail::trimmed_mean_of(v, opt.trim, select_buf);
+        const double sem = detail::stddev_fast(v) / std::sqrt(static_cast<double>(v.size()));
+        const double m = detail::trimmed_mean_of(v, opt.trim, ws.select);
         return {Extracted::of(m, sem), sem};
     };
+    plateau_lo.resize(n_lo);
+    plateau_hi.resize(n_hi);
     auto [rp, sp] = plateau(plateau_lo, "low-resistance (P)");
     auto [rap, sap] = plateau(plateau_hi, "high-resistance (AP)");
     res.r_p_ohm = rp;
@@ -387,20 +441,28 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
     // Squareness: remanence at the loop centre, (R_down(H_ex) - R_up(H_ex)) / (R_AP - R_P).
     if (res.hex_T.ok() && res.tmr.ok()) {
         auto at_centre = [&](int want_dir) -> std::optional<double> {
+            const double c = *res.hex_T;
             for (std::size_t bi = 0; bi < branches.size(); ++bi) {
                 if (branches[bi].direction != want_dir) continue;
-                const auto& h = hb[bi];
-                const auto& r = rb[bi];
-                // three points nearest the centre field (the branch is sorted along H)
-                const auto [mn, mx] = std::minmax_element(h.begin(), h.end());
-                if (*res.hex_T < *mn || *res.hex_T > *mx) continue;
-                std::size_t best = 0;
-                for (std::size_t q = 1; q < h.size(); ++q)
-                    if (std::abs(h[q] - *res.hex_T) < std::abs(h[best] - *res.hex_T)) best = q;
+                const auto h = branch_h(bi);
+                const auto r = branch_r(bi);
+                // The branch is sorted along its direction: its extremes are its ends.
+                if (c < std::min(h.front(), h.back()) || c > std::max(h.front(), h.back())) continue;
+                // The first point nearest the centre field, by bisection: q is the first point past the centre
+                // in sweep order; the nearest is q - 1 or q (the earlier on a tie), then the first of equal fields.
+                const auto past = want_dir > 0
+                                      ? std::upper_bound(h.begin(), h.end(), c)
+                                      : std::upper_bound(h.begin(), h.end(), c, std::greater<double>());
+                std::size_t best = static_cast<std::size_t>(past - h.begin());
+                if (best == h.size() || (best > 0 && std::abs(h[best - 1] - c) <= std::abs(h[best] - c))) --best;
+                while (best > 0 && h[best - 1] == h[best]) --best;
                 const std::size_t a = best > 0 ? best - 1 : 0;
                 const std::size_t b = std::min(h.size(), a + 3);
-                std::vector<double> v(r.begin() + static_cast<std::ptrdiff_t>(a), r.begin() + static_cast<std::ptrdiff_t>(b));
-                return detail::median(v);
+                // median of the (up to) 3 points
+                if (b - a == 1) return r[a];
+                const double lo2 = std::min(r[a], r[a + 1]), hi2 = std::max(r[a], r[a + 1]);
+                if (b - a == 2) return 0.5 * (hi2 + lo2);
+                return std::max(lo2, std::min(hi2, r[a + 2]));
             }
             return std::nullopt;
         };
