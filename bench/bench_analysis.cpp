@@ -1,6 +1,11 @@
 // Analysis throughput: R(H) loops of 800 points per second on one core (target > 20,000), beside a naive
 // baseline (min/max plateaus, first threshold crossing per branch: what a quick script does, without the
 // robustness), plus level clustering and a whole paper-sized campaign.
+// On a shared machine run with repetitions, e.g.
+//   bench_analysis --benchmark_filter=rh_loop --benchmark_repetitions=10 --benchmark_min_time=0.2
+//                  --benchmark_report_aggregates_only=true
+// and compare with the naive baseline of the same run: a fixed reference that shows how much the load slowed
+// things (unloaded, session 1: 3.4 us).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
