@@ -5,8 +5,12 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
+#include <array>
 #include <atomic>
 #include <bit>
 #include <cerrno>
@@ -29,9 +33,21 @@ constexpr std::size_t off_version = 8, off_columns = 12, off_record_size = 16, o
                       off_run_hash = 24, off_columns_hash = 28, off_header_crc = 36, off_base = 40;
 constexpr std::size_t header_crc_span = 36;  // bytes 0..35 are covered by the header CRC
 
-std::uint32_t crc(std::uint32_t seed, const void* data, std::size_t n) {
-    return static_cast<std::uint32_t>(::crc32(seed, static_cast<const Bytef*>(data), static_cast<uInt>(n)));
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc, const unsigned char* p, std::size_t n) {
+    std::uint64_t c = ~crc;
+    for (; n >= 8; n -= 8, p += 8) {
+        std::uint64_t v;
+        std::memcpy(&v, p, 8);
+        c = _mm_crc32_u64(c, v);
+    }
+    auto c32 = static_cast<std::uint32_t>(c);
+    for (; n > 0; --n, ++p) c32 = _mm_crc32_u8(c32, *p);
+    return ~c32;
 }
+#endif
+
+std::uint32_t crc(std::uint32_t seed, const void* data, std::size_t n) { return crc32c(seed, data, n); }
 
 template <class T>
 T load(const unsigned char* p) {
@@ -63,6 +79,30 @@ std::uint64_t commit_word(std::uint64_t row, std::uint32_t record_crc_value) {
 }
 
 }  // namespace
+
+std::uint32_t crc32c_software(std::uint32_t crc, const void* data, std::size_t n) {
+    static const std::array<std::uint32_t, 256> table = [] {
+        std::array<std::uint32_t, 256> t{};
+        for (std::uint32_t i = 0; i < 256; ++i) {
+            std::uint32_t c = i;
+            for (int k = 0; k < 8; ++k) c = (c & 1u) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+            t[i] = c;
+        }
+        return t;
+    }();
+    const auto* p = static_cast<const unsigned char*>(data);
+    std::uint32_t c = ~crc;
+    for (std::size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFFu] ^ (c >> 8);
+    return ~c;
+}
+
+std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t n) {
+#if defined(__x86_64__)
+    static const bool sse42 = __builtin_cpu_supports("sse4.2");
+    if (sse42) return crc32c_sse42(crc, static_cast<const unsigned char*>(data), n);
+#endif
+    return crc32c_software(crc, data, n);
+}
 
 fs::path journal_path(const fs::path& run_file) { return fs::path(run_file.string() + ".journal"); }
 

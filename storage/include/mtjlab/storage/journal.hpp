@@ -3,7 +3,7 @@
 //
 // RunWriter acknowledges a point once it is in the journal `<run file>.journal`: a small file mapped
 // MAP_SHARED into the writer, one fixed-size record per row. Storing a record is a memcpy into the page
-// cache plus one 8-byte commit word written last (row number + CRC-32 of the record), so a record torn by
+// cache plus one 8-byte commit word written last (row number + CRC-32C of the record), so a record torn by
 // a kill is recognised and dropped. The page cache belongs to the kernel: a SIGKILL of the writer at any
 // instant keeps every committed record. The HDF5 file receives the rows in batches (one H5Fflush per
 // batch); after each batch the journal is rebased (its slot 0 becomes the first row not yet in HDF5), so
@@ -22,13 +22,21 @@
 
 namespace mtjlab::storage {
 
+/// CRC-32C (Castagnoli; reflected polynomial 0x82F63B78, initial value and final XOR 0xFFFFFFFF, the iSCSI /
+/// ext4 checksum) of `n` bytes, continuing from `crc` (0 to start): crc32c(crc32c(0, a), b) = CRC of a + b.
+/// Uses the SSE4.2 instruction where the CPU has it (~20 ns for a record), a table otherwise; both give
+/// the same value. crc32c(0, "123456789", 9) = 0xE3069283.
+std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t n);
+/// The table implementation (for tests: equal to crc32c everywhere).
+std::uint32_t crc32c_software(std::uint32_t crc, const void* data, std::size_t n);
+
 /// `<run file>.journal` (e.g. `run.h5.journal`).
 std::filesystem::path journal_path(const std::filesystem::path& run_file);
 
 /// What ties a journal to its run file: the run (id + start time) and the columns (names + types).
 struct JournalIdentity {
-    std::uint32_t run_hash = 0;      ///< CRC-32 of run_id + '\n' + start_time
-    std::uint32_t columns_hash = 0;  ///< CRC-32 of "name:f64;" / "name:i32;" per column, in order
+    std::uint32_t run_hash = 0;      ///< CRC-32C of run_id + '\n' + start_time
+    std::uint32_t columns_hash = 0;  ///< CRC-32C of "name:f64;" / "name:i32;" per column, in order
     std::uint32_t columns = 0;
 };
 JournalIdentity journal_identity(std::string_view run_id, std::string_view start_time,
