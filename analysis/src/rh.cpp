@@ -63,7 +63,8 @@ std::vector<Branch> split_branches(const Sweep& s, std::vector<std::string>* not
         const double* r = s.r_ohm.data();
         for (std::size_t i = 0; i < n; ++i) {  // branch-free compaction of the valid points
             good[m] = i;
-            m += std::isfinite(x[i]) & std::isfinite(r[i]) & (r[i] > 0);
+            const bool fx = std::isfinite(x[i]), fr = std::isfinite(r[i]);
+            m += static_cast<std::size_t>(fx & fr & (r[i] > 0));
         }
         good.resize(m);
     }
