@@ -490,8 +490,9 @@ struct RunReader::Impl {
     std::vector<h5::DataSet> data;
     std::string writer;
     std::size_t hdf5_rows = 0;                  // complete rows in the HDF5 file
-    std::size_t journal_rows = 0;               // rows after them found in the journal
-    std::vector<std::vector<double>> journal;   // per column, journal_rows values
+    std::size_t journal_rows = 0;               // rows after them, only in the journal
+    std::size_t journal_base = 0;               // row number of the journal's first committed row
+    std::vector<std::vector<double>> journal;   // per column, every committed journal row (from journal_base)
 
     void read_status() {
         h5::Group st = file.open_group(status_group);
@@ -529,13 +530,14 @@ struct RunReader::Impl {
             throw StorageError(jp.string() + ": row journal starts at row " + std::to_string(jc.base) +
                                " but the run file holds only " + std::to_string(hdf5_rows) +
                                " complete rows (journal of another copy of this run?)");
-        const std::size_t skip = hdf5_rows - jc.base;  // rows already in HDF5
-        if (jc.rows <= skip) return;
-        journal_rows = jc.rows - skip;
+        // Rows base.. are the journal's: the acknowledged values. HDF5 rows from base on come from a batch
+        // that may have been cut by the kill, so where both have a row the journal's value is used.
+        journal_base = static_cast<std::size_t>(jc.base);
+        journal_rows = journal_base + jc.rows > hdf5_rows ? journal_base + jc.rows - hdf5_rows : 0;
         const std::size_t nc = columns.size();
         for (std::size_t c = 0; c < nc; ++c) {
-            journal[c].resize(journal_rows);
-            for (std::size_t r = 0; r < journal_rows; ++r) journal[c][r] = jc.values[(skip + r) * nc + c];
+            journal[c].resize(jc.rows);
+            for (std::size_t r = 0; r < jc.rows; ++r) journal[c][r] = jc.values[r * nc + c];
         }
     }
     std::size_t index_of(std::string_view name) const {
@@ -658,7 +660,11 @@ std::vector<double> RunReader::column(std::string_view name) const {
     std::vector<double> v(impl_->hdf5_rows);
     impl_->data[i].read_1d(0, v.size(), H5T_NATIVE_DOUBLE, v.data());
     const auto& j = impl_->journal[i];
-    v.insert(v.end(), j.begin(), j.end());
+    for (std::size_t r = 0; r < j.size(); ++r) {
+        const std::size_t row = impl_->journal_base + r;
+        if (row < v.size()) v[row] = j[r];  // also in HDF5 (a batch the writer may not have finished)
+        else v.push_back(j[r]);
+    }
     return v;
 }
 

@@ -399,3 +399,49 @@ TEST_CASE("row journal reader: random corruption gives the committed prefix or a
     CHECK(errors > 100);
     CHECK(shorter > 10);
 }
+
+TEST_CASE("where HDF5 and the journal both hold a row, the journal's acknowledged value is used", "[integration]") {
+    test::TempDir dir("journaloverlay");
+    const auto path = dir / "run.h5";
+    // A run file whose writer died with rows in HDF5 and no journal (batch_rows 0) ...
+    const std::size_t acked = write_and_kill(path, 12, "0", "1", dir / "w.err");
+    REQUIRE(acked >= 12);
+    std::size_t hdf5_rows = 0;
+    RunInfo info;
+    std::vector<ColumnSpec> specs;
+    {
+        const auto r = RunReader::open(path);
+        hdf5_rows = r.size();
+        info = r.info();
+        for (const auto& c : r.columns()) specs.push_back(c.spec);
+    }
+    // ... and a journal of the same run whose window starts at row 5 and runs past the HDF5 rows: as if the
+    // writer had been killed in the middle of writing rows 5.. as a batch.
+    const std::size_t nc = specs.size();
+    const std::size_t jrows = hdf5_rows - 5 + 3;
+    {
+        auto w = JournalWriter::create(journal_path(path), journal_identity(info.run_id, info.start_time, specs), 64, 5,
+                                       false);
+        for (std::size_t k = 0; k < jrows; ++k) {
+            std::vector<double> v(nc);
+            for (std::size_t c = 0; c < nc; ++c) v[c] = specs[c].type == ColumnType::int32 ? -7.0 : 1e6 + static_cast<double>(k);
+            w.append(5 + k, v.data());
+        }
+    }
+    const auto r = RunReader::open(path);
+    CHECK(r.journal_rows() == 3);
+    REQUIRE(r.size() == hdf5_rows + 3);
+    for (std::size_t c = 0; c < nc; ++c) {
+        const auto v = r.column(specs[c].name);
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            const bool is_int = specs[c].type == ColumnType::int32;
+            const double want = i < 5 ? crash_value(i, c, is_int) : (is_int ? -7.0 : 1e6 + static_cast<double>(i - 5));
+            if (v[i] != want) FAIL("row " << i << " column " << specs[c].name << ": " << v[i] << " != " << want);
+        }
+    }
+    // recover writes exactly that.
+    const auto res = recover(path);
+    CHECK(res.rows == hdf5_rows + 3);
+    CHECK(res.journal_rows == 3);
+    CHECK(RunReader::open(path).column(specs[2].name)[6] == (specs[2].type == ColumnType::int32 ? -7.0 : 1e6 + 1));
+}
