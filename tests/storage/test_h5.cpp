@@ -1,7 +1,11 @@
 // The RAII layer over the HDF5 C API: handles, attributes, datasets, error context.
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include "mtjlab/core/error.hpp"
 #include "mtjlab/storage/h5.hpp"
@@ -124,4 +128,26 @@ TEST_CASE("h5 handles close on destruction and move cleanly", "[unit]") {
     // The file was closed: it can be opened for writing again.
     auto f = h5::File::open(path, h5::Access::read_write);
     CHECK(f.exists("g"));
+}
+
+TEST_CASE("data that happens to hold the bytes of a global heap signature does not make a sound file unreadable",
+          "[unit]") {
+    // The global heap check before variable-length reads (h5.cpp) looks for "GCOL" 1 in the file. Raw data may
+    // hold those bytes; followed by non-zero "reserved" bytes and a size that fits nothing, they are not a heap.
+    test::TempDir dir("h5");
+    const auto path = (dir / "gcol-in-data.h5").string();
+    {
+        auto f = h5::File::create(path);
+        const unsigned char pattern[8] = {'G', 'C', 'O', 'L', 1, 'x', 'y', 'z'};
+        std::vector<double> values(4, 1e300);  // the "size" after the pattern: fits no file
+        std::memcpy(&values[1], pattern, sizeof pattern);
+        (void)f.write_vector("data", values);
+        f.set_attribute("note", "a variable-length string read after the check");
+        f.close();
+    }
+    std::ifstream raw(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(raw)), std::istreambuf_iterator<char>());
+    REQUIRE(bytes.find(std::string("GCOL\x01xyz", 8)) != std::string::npos);  // the pattern is in the file
+    auto f = h5::File::open(path, h5::Access::read_only);
+    CHECK(f.string_attribute("note") == "a variable-length string read after the check");
 }
