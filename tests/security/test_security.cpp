@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "mtjlab/acquisition/station.hpp"
+#include "mtjlab/ann/levels.hpp"
 #include "mtjlab/core/error.hpp"
 #include "mtjlab/core/text_file.hpp"
 #include "mtjlab/devices_sim/virtual_lab.hpp"
@@ -247,6 +248,15 @@ TEST_CASE("recipe, station and text input files are size-limited", "[unit][secur
     CHECK_THROWS_WITH(read_text_file(dir / "ten.txt", 9, "test"), Catch::Contains("ten.txt: larger than 9 bytes"));
     CHECK_THROWS_WITH(read_text_file(dir / "none.txt", 9, "test"), Catch::Contains("cannot read test file"));
     CHECK(max_csv_bytes >= (std::size_t{64} << 20));
+}
+
+TEST_CASE("the ANN conductance-state CSV is size-limited like every CSV import", "[unit][security]") {
+    // Was read line by line with std::getline: /dev/zero (one endless line) grew a string without bound.
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK_THROWS_WITH(ann::read_states_table("/dev/zero"),
+                      Catch::Contains("/dev/zero: larger than " + std::to_string(max_csv_bytes) + " bytes"));
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60));
+    CHECK_THROWS_WITH(ann::read_states_table("/nonexistent/levels.csv"), Catch::Contains("cannot read levels CSV"));
 }
 
 TEST_CASE("names from a campaign recipe cannot become paths or shell syntax", "[unit][security]") {

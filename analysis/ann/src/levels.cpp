@@ -11,6 +11,7 @@
 
 #include "mtjlab/storage/h5.hpp"
 #include "mtjlab/core/error.hpp"
+#include "mtjlab/core/text_file.hpp"
 
 namespace mtjlab::ann {
 namespace fs = std::filesystem;
@@ -71,8 +72,8 @@ double parse_number(const std::string& s, const fs::path& file, std::size_t line
 }
 
 std::vector<Row> read_csv_rows(const fs::path& file) {
-    std::ifstream in(file);
-    if (!in) throw InputError(fmt::format("{}: cannot open for reading", file.string()));
+    // Bounded like every CSV import (an endless file such as /dev/zero is one InputError, not all the memory).
+    std::istringstream in(read_text_file(file, max_csv_bytes, "levels CSV"));
     std::string line;
     std::size_t lineno = 0;
     std::vector<std::string> header;
