@@ -12,6 +12,7 @@
 
 #include "mtjlab/core/error.hpp"
 #include "mtjlab/core/log.hpp"
+#include "mtjlab/core/text_file.hpp"
 
 namespace mtjlab::acquisition {
 namespace fs = std::filesystem;
@@ -295,9 +296,10 @@ std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& ben
     nlohmann::json manifest;
     std::map<std::string, std::string> previous;  // job name -> status from an earlier session
     if (options.manifest && fs::exists(*options.manifest)) {
-        std::ifstream in(*options.manifest);
+        // Bounded: a manifest (or a link to an endless file) is read up to max_manifest_bytes, then refused.
+        const std::string text = read_text_file(*options.manifest, max_manifest_bytes, "campaign manifest");
         try {
-            manifest = nlohmann::json::parse(in);
+            manifest = nlohmann::json::parse(text);
         } catch (const std::exception& e) {
             throw InputError(options.manifest->string() + ": unreadable campaign manifest: " + e.what());
         }

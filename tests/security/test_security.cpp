@@ -321,3 +321,36 @@ TEST_CASE("a single run's name cannot leave the output directory", "[integration
         CHECK_FALSE(fs::exists("/tmp/mtjlab-escape-test.h5"));
     }
 }
+
+TEST_CASE("a campaign manifest is read up to its size limit, even through a link to an endless file",
+          "[integration][security]") {
+    test::TempDir dir("sec-manifest");
+    const fs::path out = dir / "out";
+    fs::create_directories(out);
+    // The manifest was parsed straight from the stream, without a size limit (/dev/zero happened to stop the
+    // parser at its first byte; a large or endless file of JSON-looking text would not). Now the bounded reader
+    // refuses it at max_manifest_bytes before parsing.
+    fs::create_symlink("/dev/zero", out / "campaign.json");
+    write_file(dir / "c.toml", R"(kind = "campaign"
+name = "c"
+[wafer]
+id = "W1"
+[select]
+thickness_nm = [1.6]
+cells = [1]
+devices_per_group = 1
+[[run]]
+kind = "rh_loop"
+name = "rh"
+loop = "minor"
+)");
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = test::run_cli("run '" + (dir / "c.toml").string() + "' --station '" +
+                                 (test::source_dir() / "recipes" / "station.example.toml").string() + "' -o '" +
+                                 out.string() + "' --virtual --resume");
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("campaign.json: larger than " + std::to_string(max_manifest_bytes) + " bytes") !=
+          std::string::npos);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120));
+}
