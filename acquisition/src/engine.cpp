@@ -132,6 +132,12 @@ RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, co
     std::optional<storage::RunWriter> writer;
     std::vector<double> prior_r, prior_amp;
     double time_offset = 0;
+    // A run file that is a symbolic link (planted in the output directory, or left there by another tool) may
+    // name a file anywhere: --resume would append to it. Run files are only ever regular files in -o DIR.
+    if (fs::is_symlink(file))
+        throw InputError(fmt::format("{}: is a symbolic link; mtjlab reads and writes run files only as regular "
+                                     "files inside the output directory",
+                                     file.string()));
     if (fs::exists(file)) {
         storage::RunReader reader = storage::RunReader::open(file);
         if (reader.status() == storage::RunStatus::complete)

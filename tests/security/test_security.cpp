@@ -354,3 +354,37 @@ loop = "minor"
           std::string::npos);
     CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120));
 }
+
+TEST_CASE("resume does not follow a run file's symbolic link out of the output directory",
+          "[integration][security]") {
+    test::TempDir dir("sec-symlink");
+    const fs::path out = dir / "out";
+    write_file(dir / "r.toml", "kind = \"rh_loop\"\nname = \"rh\"\nfields_mT = [1.0, 0.0]\nsettle_s = 0.01\n"
+                               "[read]\naverages = 1\n");
+    const std::string cmd = "run '" + (dir / "r.toml").string() + "' --station '" +
+                            (test::source_dir() / "recipes" / "station.example.toml").string() + "' -o '" +
+                            out.string() + "' --virtual --resume";
+    // A real, unfinished run file outside the output directory: the target a planted link points at.
+    const auto first = test::run_cli(cmd);
+    INFO(first.out << first.err);
+    REQUIRE(first.exit_code == 0);
+    const fs::path made = out / "rh.h5";
+    REQUIRE(fs::is_regular_file(made));
+    const fs::path victim = dir / "victim.h5";
+    fs::copy_file(made, victim);
+    const auto before = fs::file_size(victim);
+    const auto mtime = fs::last_write_time(victim);
+    for (const fs::path& target : {fs::path("../victim.h5"), victim /* absolute */}) {
+        INFO(target);
+        fs::remove_all(out);
+        fs::create_directories(out);
+        fs::create_symlink(target, made);
+        const auto r = test::run_cli(cmd);
+        INFO(r.out << r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("is a symbolic link") != std::string::npos);
+        CHECK(fs::file_size(victim) == before);
+        CHECK(fs::last_write_time(victim) == mtime);
+        CHECK(fs::is_symlink(made));  // left as it was
+    }
+}
