@@ -33,6 +33,7 @@
 #include "mtjlab/acquisition/station.hpp"
 #include "mtjlab/ann/quantize.hpp"
 #include "mtjlab/core/error.hpp"
+#include "mtjlab/core/text_file.hpp"
 #include "mtjlab/recipes/recipe.hpp"
 #include "mtjlab/recipes/runner.hpp"
 #include "mtjlab/reproduction/reproduction.hpp"
@@ -73,14 +74,6 @@ std::string utc_now() {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
-}
-
-std::string read_text(const fs::path& p, const char* what) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) throw InputError(fmt::format("{} {}: cannot read", what, p.string()));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 void write_text(const fs::path& p, std::string_view text) {
@@ -211,7 +204,8 @@ int run_campaign(const CampaignArgs& a) {
                                  ? (campaign_dir / "campaign.json").string() + " (recipe_text inside)"
                                  : "(unknown)";
         try {
-            const json manifest = json::parse(read_text(campaign_dir / "campaign.json", "manifest"));
+            const json manifest = json::parse(
+                read_text_file(campaign_dir / "campaign.json", max_manifest_bytes, "campaign manifest"));
             prov.virtual_lab = manifest.value("virtual", false);
             prov.measurement = {{"manifest", (campaign_dir / "campaign.json").string()},
                                 {"campaign", manifest.value("campaign", "")},
@@ -222,7 +216,8 @@ int run_campaign(const CampaignArgs& a) {
         }
     } else {
         // The recipe and station are written next to the data, so the run is reproducible from OUTDIR alone.
-        const std::string recipe_text = a.recipe ? read_text(*a.recipe, "--recipe") : preset.recipe_text;
+        const std::string recipe_text =
+            a.recipe ? read_text_file(*a.recipe, max_recipe_bytes, "recipe") : preset.recipe_text;
         prov.recipe_source = a.recipe ? *a.recipe : preset.recipe_source + " (embedded, preset " + preset.name + ")";
         const fs::path recipe_file = o.output_dir / "campaign-recipe.toml";
         write_text(recipe_file, recipe_text);
@@ -257,7 +252,8 @@ int run_campaign(const CampaignArgs& a) {
         }
         std::string detail = fmt::format("{} runs in {:.1f} s", meas.summary.jobs, meas.summary.wall_time_s);
         try {
-            const json manifest = json::parse(read_text(campaign_dir / "campaign.json", "manifest"));
+            const json manifest = json::parse(
+                read_text_file(campaign_dir / "campaign.json", max_manifest_bytes, "campaign manifest"));
             std::size_t complete = 0, skipped = 0, failed = 0, points = 0;
             for (const auto& j : manifest.value("jobs", json::array())) {
                 const auto st = j.value("status", "");

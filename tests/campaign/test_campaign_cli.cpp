@@ -208,6 +208,10 @@ TEST_CASE("campaign refuses bad input with exit code 2 and one line", "[integrat
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("--resume") != std::string::npos);
     CHECK(slurp(tmp / "o3" / "campaign" / "campaign.json") == "{}");
+    // An endless --recipe is refused after 1 MiB, not read into memory forever.
+    r = run_cli("campaign --virtual --preset smoke --recipe /dev/zero -o '" + (tmp / "o4").string() + "'");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("/dev/zero: larger than") != std::string::npos);
 }
 
 /// `mtjlab lab serve` as a separate process: to the campaign it is a real bench behind a station file.
