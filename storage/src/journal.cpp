@@ -47,8 +47,6 @@ __attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc, 
 }
 #endif
 
-std::uint32_t crc(std::uint32_t seed, const void* data, std::size_t n) { return crc32c(seed, data, n); }
-
 template <class T>
 T load(const unsigned char* p) {
     T v;
@@ -67,7 +65,7 @@ std::size_t record_size_for(std::uint32_t columns) { return 8u * columns + 8u; }
 std::uint32_t record_crc(std::uint32_t seed, std::uint64_t row, const unsigned char* payload, std::size_t bytes) {
     unsigned char r[8];
     store(r, row);
-    return crc(crc(seed, r, sizeof r), payload, bytes);
+    return crc32c(crc32c(seed, r, sizeof r), payload, bytes);
 }
 
 std::uint64_t commit_word(std::uint64_t row, std::uint32_t record_crc_value) {
@@ -110,10 +108,10 @@ JournalIdentity journal_identity(std::string_view run_id, std::string_view start
                                  const std::vector<ColumnSpec>& columns) {
     JournalIdentity id;
     const std::string run = std::string(run_id) + "\n" + std::string(start_time);
-    id.run_hash = crc(0, run.data(), run.size());
+    id.run_hash = crc32c(0, run.data(), run.size());
     std::string cols;
     for (const auto& c : columns) cols += c.name + (c.type == ColumnType::int32 ? ":i32;" : ":f64;");
-    id.columns_hash = crc(0, cols.data(), cols.size());
+    id.columns_hash = crc32c(0, cols.data(), cols.size());
     id.columns = static_cast<std::uint32_t>(columns.size());
     return id;
 }
@@ -152,7 +150,7 @@ JournalWriter JournalWriter::create(const fs::path& path, const JournalIdentity&
     store<std::uint32_t>(h + off_capacity, static_cast<std::uint32_t>(capacity));
     store<std::uint32_t>(h + off_run_hash, id.run_hash);
     store<std::uint32_t>(h + off_columns_hash, id.columns_hash);
-    store<std::uint32_t>(h + off_header_crc, crc(0, h, header_crc_span));
+    store<std::uint32_t>(h + off_header_crc, crc32c(0, h, header_crc_span));
     store<std::uint64_t>(h + off_base, base);
     if (sync) {
         if (::msync(w.map_, w.map_size_, MS_SYNC) != 0) sys_fail(path, "cannot sync the row journal");
@@ -260,7 +258,7 @@ JournalContents read_journal(const fs::path& path, const JournalIdentity& expect
     unsigned char h[journal_header_size];
     read_at(h, sizeof h, 0);
     if (std::memcmp(h, magic, sizeof magic) != 0) throw StorageError(p + ": not an mtjlab row journal (bad magic)");
-    if (load<std::uint32_t>(h + off_header_crc) != crc(0, h, header_crc_span))
+    if (load<std::uint32_t>(h + off_header_crc) != crc32c(0, h, header_crc_span))
         throw StorageError(p + ": row journal header is corrupt (CRC mismatch)");
     const auto version = load<std::uint32_t>(h + off_version);
     if (version != journal_format_version)
