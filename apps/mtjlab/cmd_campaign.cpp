@@ -89,7 +89,6 @@ std::string shell_quote(const std::string& s) {
     return o + "'";
 }
 
-/// The probe move of a real bench: a prompt on the terminal (as `mtjlab run` does).
 struct Measured {
     acquisition::RunSummary summary;
     std::string campaign_name;
