@@ -211,6 +211,7 @@ struct Scratch {
     std::vector<std::uint64_t> ka, kb;
     std::vector<std::size_t> bounds;
     std::vector<double> gaps, select_buf;
+    std::vector<unsigned char> start;
     Segmenter seg;
 };
 
@@ -267,13 +268,29 @@ Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
         const double* yp = y.data();
         for (std::size_t i = 0; i + 1 < n; ++i) gp[i] = yp[i + 1] - yp[i];
         const double t = detail::kth_smallest(g, n - 1 - ngaps, sc.select_buf);
-        for (std::size_t i = 0; i + 1 < n; ++i)
-            if (gp[i] > t) bounds.push_back(i + 1);
-        for (std::size_t i = 0; i + 1 < n && bounds.size() < ngaps; ++i)
-            if (gp[i] == t) bounds.push_back(i + 1);
-        for (std::size_t q = 0; q < max_blocks / 2; ++q) bounds.push_back(q * n / (max_blocks / 2));
-        std::sort(bounds.begin(), bounds.end());
-        bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+        // Block starts marked in a flag per point (then read in ascending order: no sort, no duplicates).
+        std::vector<unsigned char>& start = sc.start;
+        start.assign(n, 0);
+        unsigned char* sp = start.data();
+        std::size_t wide = 0;
+        for (std::size_t i = 0; i + 1 < n; ++i) {  // branch-free: gap i starts block i + 1
+            const bool w = gp[i] > t;
+            sp[i + 1] = static_cast<unsigned char>(w);
+            wide += w;
+        }
+        for (std::size_t i = 0; i + 1 < n && wide < ngaps; ++i)
+            if (gp[i] == t) {
+                sp[i + 1] = 1;
+                ++wide;
+            }
+        for (std::size_t q = 0; q < max_blocks / 2; ++q) sp[q * n / (max_blocks / 2)] = 1;
+        bounds.resize(max_blocks + 1);  // at most ngaps + max_blocks / 2 starts (+1: the compaction writes one past)
+        std::size_t nbounds = 0;
+        for (std::size_t i = 0; i < n; ++i) {  // branch-free compaction of the marked starts
+            bounds[nbounds] = i;
+            nbounds += sp[i];
+        }
+        bounds.resize(nbounds);
     }
     const std::size_t nb = bounds.size();
     const std::size_t kmax =
@@ -339,14 +356,17 @@ Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
         out.levels.push_back(lv);
         upper.push_back(rs.back());
     }
-    // Level of each point: the number of levels whose largest value is below it (branch-free, the same as
-    // the lower bound in `upper`), capped at the top level.
+    // Level of each point: the number of levels whose largest value is below it (the same as the lower bound
+    // in `upper`), capped at the top level; -1 for a non-finite or non-positive value. One vectorisable pass
+    // per level boundary (a loop over the boundaries inside the point loop does not vectorise).
     int* as = out.assignment.data();
-    for (std::size_t i = 0; i < r_ohm.size(); ++i) {
-        const double r = r_ohm[i];
-        int lv = 0;
-        for (std::size_t c = 0; c + 1 < best_k; ++c) lv += upper[c] < r;
-        as[i] = (std::isfinite(r) & (r > 0)) ? lv : -1;
+    const double* rp = r_ohm.data();
+    const std::size_t nr = r_ohm.size();
+    constexpr double dmax = std::numeric_limits<double>::max();
+    for (std::size_t i = 0; i < nr; ++i) as[i] = ((rp[i] > 0) & (rp[i] <= dmax)) ? 0 : -1;
+    for (std::size_t c = 0; c + 1 < best_k; ++c) {
+        const double u = upper[c];
+        for (std::size_t i = 0; i < nr; ++i) as[i] += static_cast<int>((u < rp[i]) & (rp[i] <= dmax));
     }
     for (std::size_t c = 1; c < out.levels.size(); ++c)
         out.steps.push_back((out.levels[c].r_ohm - out.levels[c - 1].r_ohm) / out.levels[c - 1].r_ohm);
