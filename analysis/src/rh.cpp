@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
 
@@ -58,15 +59,24 @@ std::vector<Branch> split_branches(const Sweep& s, std::vector<std::string>* not
     const std::size_t n = std::min(s.x.size(), s.r_ohm.size());
     std::vector<std::size_t> good(n);
     {
-        std::size_t m = 0;
         const double* x = s.x.data();
         const double* r = s.r_ohm.data();
-        for (std::size_t i = 0; i < n; ++i) {  // branch-free compaction of the valid points
-            good[m] = i;
-            const bool fx = std::isfinite(x[i]), fr = std::isfinite(r[i]);
-            m += static_cast<std::size_t>(fx & fr & (r[i] > 0));
+        // A point is valid with a finite field and a finite positive resistance. Usually all are: one
+        // vectorised count, then the indices in order; otherwise a branch-free compaction.
+        constexpr double dmax = std::numeric_limits<double>::max();
+        std::size_t valid = 0;
+        for (std::size_t i = 0; i < n; ++i)
+            valid += static_cast<std::size_t>((std::abs(x[i]) <= dmax) & (r[i] > 0) & (r[i] <= dmax));
+        if (valid == n) {
+            std::iota(good.begin(), good.end(), std::size_t{0});
+        } else {
+            std::size_t m = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                good[m] = i;
+                m += static_cast<std::size_t>((std::abs(x[i]) <= dmax) & (r[i] > 0) & (r[i] <= dmax));
+            }
+            good.resize(m);
         }
-        good.resize(m);
     }
     if (notes && good.size() < n)
         notes->push_back(fmt::format("dropped {} of {} points (non-finite or non-positive)", n - good.size(), n));
@@ -77,31 +87,33 @@ std::vector<Branch> split_branches(const Sweep& s, std::vector<std::string>* not
     if (has_branch) {
         // Branches by index (few of them: a linear search beats a map), then in index order.
         // While grouping, Branch::direction holds the sum of the recorded directions of the branch's points.
+        // Recorded rows come in runs of one branch: each run is appended at once.
         std::vector<Branch> by;
         const int* br = s.branch.data();
         const int* dr = has_dir ? s.direction.data() : nullptr;
-        Branch* cur = nullptr;
-        int dsum = 0;  // direction sum of the current run of points (flushed when the branch changes)
-        for (std::size_t i : good) {
-            const int id = br[i];
-            if (!cur || cur->index != id) {
-                if (cur) cur->direction += dsum;
-                dsum = 0;
-                std::size_t last = by.size();
-                for (std::size_t q = 0; q < by.size(); ++q)
-                    if (by[q].index == id) last = q;
-                if (last == by.size()) {
-                    Branch nb;
-                    nb.index = id;
-                    nb.points.reserve(n / 2 + 1);
-                    by.push_back(std::move(nb));
-                }
-                cur = &by[last];
+        const std::size_t* gd = good.data();
+        const std::size_t m = good.size();
+        for (std::size_t k = 0; k < m;) {
+            const int id = br[gd[k]];
+            std::size_t e = k + 1;
+            while (e < m && br[gd[e]] == id) ++e;
+            std::size_t last = by.size();
+            for (std::size_t q = 0; q < by.size(); ++q)
+                if (by[q].index == id) last = q;
+            if (last == by.size()) {
+                Branch nb;
+                nb.index = id;
+                by.push_back(std::move(nb));
             }
-            cur->points.push_back(i);
-            if (dr) dsum += (dr[i] > 0) - (dr[i] < 0);
+            Branch& cur = by[last];
+            cur.points.insert(cur.points.end(), gd + k, gd + e);
+            if (dr) {
+                int dsum = 0;
+                for (std::size_t q = k; q < e; ++q) dsum += (dr[gd[q]] > 0) - (dr[gd[q]] < 0);
+                cur.direction += dsum;
+            }
+            k = e;
         }
-        if (cur) cur->direction += dsum;
         std::sort(by.begin(), by.end(), [](const Branch& a, const Branch& b) { return a.index < b.index; });
         for (auto& b : by) {
             const int sum = b.direction;
