@@ -92,6 +92,23 @@ void GuardedBench::step_current(Tesla field, bool for_safety) {
     field_ = field;
 }
 
+void GuardedBench::step_current_for_safety(Tesla field) {
+    // On the way to the safe state a lost step is sent again rather than abandoning the ramp: a setpoint is
+    // idempotent, and giving up here would leave the coil live or end in a jump to 0 A (the safe_state).
+    for (int attempt = 1;; ++attempt) {
+        try {
+            step_current(field, true);
+            return;
+        } catch (const LimitError&) {
+            throw;
+        } catch (const Error& e) {
+            if (attempt >= 3) throw;
+            log::get("acquisition")->warn("safe-state ramp step to {:.4g} mT failed ({}); sending again",
+                                          field.si() * 1e3, e.what());
+        }
+    }
+}
+
 Tesla GuardedBench::read_gaussmeter() {
     for (int attempt = 0;; ++attempt) {
         checkpoint();
@@ -177,7 +194,10 @@ void GuardedBench::ramp(Tesla target, bool for_safety) {
         const double d = target.si() - field_.si();
         const double move = std::abs(d) <= step ? d : std::copysign(step, d);
         const Tesla next = std::abs(d) <= step ? target : Tesla(field_.si() + move);
-        step_current(next, for_safety);
+        if (for_safety)
+            step_current_for_safety(next);
+        else
+            step_current(next, false);
         clock_.wait(Second(std::abs(move) / rate));
     }
     last_change_ = clock_.now();

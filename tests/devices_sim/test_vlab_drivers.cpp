@@ -71,8 +71,7 @@ TEST_CASE("pulse generator drivers fire pulses through their virtual instruments
         CHECK(pulses(lab) == p0 + 2);
         CHECK(pg.session().drain_errors().empty());
         CHECK_THROWS_AS(pg.set_width(Second(1e-9)), LimitError);  // checked before any I/O
-        pg.safe_state();
-        pg.session().sync();  // safe_state only writes: wait until the instrument has executed it
+        pg.safe_state();  // returns once the instrument has executed it (*OPC?)
         CHECK(lab.handler("pulse_gen")("OUTP?") == std::optional<std::string>("0"));
     }
     SECTION("Agilent 81150A") {
@@ -233,6 +232,31 @@ TEST_CASE("faults through the drivers give the right exception and never hang", 
         CHECK(msg.find("pulse_gen") != std::string::npos);
         vpg.push_error(-222, "injected");
         CHECK_THROWS_AS(pg.set_output(true), InstrumentError);
+    }
+    SECTION("the safe state is confirmed, and sent again when the link drops or a reply is lost or spoilt") {
+        auto output = [&] { return lab.handler("pulse_gen")("OUTP?"); };
+        const std::optional<std::string> off("0"), on("1");
+        pg.set_output(true);
+        ds::FaultPlan f;
+        f.drop_connection = 1;  // "OUTP OFF" is lost with the link: unconfirmed, it would leave the output live
+        vpg.set_faults(f);
+        pg.safe_state();
+        CHECK(output() == off);
+        pg.set_output(true);
+        f = {};
+        f.garbage_replies = 1;  // the confirmation is spoilt: sent again, and the session is back in step
+        vpg.set_faults(f);
+        pg.safe_state();
+        CHECK(output() == off);
+        pg.set_output(true);
+        CHECK(output() == on);
+        f = {};
+        f.stuck_opc = true;  // never confirmed: three attempts, then the timeout propagates; the output is off
+        vpg.set_faults(f);
+        CHECK_THROWS_AS(pg.safe_state(), TimeoutError);
+        vpg.clear_faults();
+        CHECK(output() == off);
+        pg.trigger();  // and the session works again
     }
     SECTION("stuck *OPC?") {
         pg.set_output(true);

@@ -62,6 +62,7 @@ TEST_CASE("Keysight 33500B: configure a 200 ns, +1 V pulse into 50 Ohm and fire 
     ok(s, "FUNC:PULS:PER 0.002");
     ok(s, "FUNC:PULS:WIDT 0.001");
     w(s, "OUTP OFF");
+    q(s, "*OPC?", "1");  // safe_state confirms
     auto sc = session_for("keysight_33500b", s, "pulse_gen");
     Keysight33500B pg(sc.session);
     pg.configure({volts(1.0), nanoseconds(200), ohms(50)});
@@ -127,6 +128,7 @@ TEST_CASE("Agilent 81150A: configure, fire, safe state", "[unit][drivers][pulse_
     w(s, "*TRG");
     q(s, "*OPC?", "1");
     w(s, ":OUTP1 OFF");
+    q(s, "*OPC?", "1");  // safe_state confirms
     auto sc = session_for("agilent_81150a", s, "pulse_gen");
     Agilent81150A pg(sc.session);
     CHECK_THROWS_AS(pg.set_amplitude(volts(2.6)), LimitError);  // +-2.5 V into 50 Ohm
@@ -157,6 +159,7 @@ TEST_CASE("SR830: reference, sensitivity and time-constant index tables, SNAP?",
     q(s, "OFLT?", "9");
     q(s, "SNAP? 1,2,3,4", "1.0e-4,-2.0e-5,1.0198e-4,-11.31");
     w(s, "SLVL 0.004");
+    q(s, "SLVL?", "0.004");  // safe_state reads it back (the SR830 has no *OPC?)
     auto sc = session_for("srs_sr830", s, "lockin");
     SrsSr830 li(sc.session);
     li.set_reference_amplitude(volts(0.1));
@@ -213,6 +216,7 @@ TEST_CASE("SR860: descending SCAL table, OFLT from 1 us, SNAP? 0,1,3", "[unit][d
     q(s, "OFLT?", "12");
     q(s, "SNAP? 0,1,3", "3e-4,4e-4,53.13");
     w(s, "SLVL 1e-09");
+    q(s, "SLVL?", "1.0000E-09");  // safe_state reads it back
     auto sc = session_for("srs_sr860", s, "lockin");
     SrsSr860 li(sc.session);
     li.set_reference_amplitude(volts(0.1));
@@ -276,6 +280,7 @@ TEST_CASE("Kepco BOP: current mode, compliance, ramp, measure, safe state", "[un
     q(s, "MEAS:CURR?", "+1.9990E+00");
     w(s, "CURR 0");
     w(s, "OUTP OFF");
+    q(s, "*OPC?", "1");  // safe_state confirms
     auto sc = session_for("kepco_bop", s, "magnet");
     KepcoBop m(sc.session);
     m.identify_model();
@@ -326,6 +331,7 @@ TEST_CASE("Keithley 2400: current source with compliance, power envelope", "[uni
     q(s, ":READ?", "-4.99990E-01");
     w(s, ":SOUR:CURR 0");
     w(s, ":OUTP OFF");
+    q(s, "*OPC?", "1");  // safe_state confirms
     q(s, ":SOUR:CURR?", "+1.000000E-01");
     ok(s, ":SOUR:CURR 0.05");
     ok(s, ":SOUR:CURR 0");
@@ -388,4 +394,49 @@ TEST_CASE("registry makes every model by any spelling and refuses wrong roles", 
     CHECK_THROWS_WITH(make_lock_in("keysight_33500b", sc.session), Catch::Contains("is a pulse_gen"));
     CHECK_THROWS_WITH(find_model("hp3458a"), Catch::Contains("known: keysight_33500b"));
     CHECK(known_models().size() == 7);
+}
+
+TEST_CASE("safe states are sent again until the instrument confirms them, then the failure propagates",
+          "[unit][drivers][safety]") {
+    SECTION("pulse generator: a lost *OPC? reply") {
+        Script s;
+        w(s, "OUTP OFF");
+        w(s, "*OPC?");  // no reply: a timeout
+        w(s, "OUTP OFF");
+        q(s, "*OPC?", "1");
+        auto sc = session_for("keysight_33500b", s, "pulse_gen");
+        Keysight33500B pg(sc.session);
+        pg.safe_state();
+        CHECK(sc.t->remaining() == 0);
+    }
+    SECTION("SR830: a read-back that is not the floor amplitude, then garbage, then the floor") {
+        Script s;
+        w(s, "SLVL 0.004");
+        q(s, "SLVL?", "0.100");
+        w(s, "SLVL 0.004");
+        q(s, "SLVL?", "\x9f\x80");
+        w(s, "SLVL 0.004");
+        q(s, "SLVL?", "0.004");
+        auto sc = session_for("srs_sr830", s, "lockin");
+        SrsSr830 li(sc.session);
+        li.safe_state();
+        CHECK(sc.t->remaining() == 0);
+    }
+    SECTION("Kepco BOP: never confirmed: three attempts, then the timeout names the instrument") {
+        Script s;
+        for (int k = 0; k < 3; ++k) {
+            w(s, "CURR 0");
+            w(s, "OUTP OFF");
+            w(s, "*OPC?");
+        }
+        auto sc = session_for("kepco_bop", s, "magnet");
+        KepcoBop m(sc.session);
+        try {
+            m.safe_state();
+            FAIL("safe_state returned without a confirmation");
+        } catch (const TimeoutError& e) {
+            CHECK(std::string(e.what()).find("magnet") != std::string::npos);
+        }
+        CHECK(sc.t->remaining() == 0);
+    }
 }

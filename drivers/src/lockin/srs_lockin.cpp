@@ -142,7 +142,15 @@ LockInReading SrsLockIn::read() {
 }
 
 void SrsLockIn::safe_state() {
-    session_->write("SLVL " + amplitude_text(m_.min_amplitude_v));
+    // The SR830 has no *OPC?: read the amplitude back instead (both models), which also proves it took.
+    const double floor = m_.min_amplitude_v;
+    session_->write_confirmed({"SLVL " + amplitude_text(floor)}, "SLVL?", [floor](std::string_view reply) {
+        try {
+            return parse_double(reply) <= floor * (1.0 + 1e-6);
+        } catch (const ProtocolError&) {
+            return false;
+        }
+    });
     remember("reference_amplitude", m_.min_amplitude_v, "V");
 }
 

@@ -61,8 +61,7 @@ Ampere Keithley2400::measure_current() {
 Ampere Keithley2400::query_setpoint_raw() { return Ampere(session_->query_double(":SOUR:CURR?")); }
 
 void Keithley2400::safe_state() {
-    session_->write(":SOUR:CURR 0");
-    session_->write(":OUTP OFF");
+    session_->write_confirmed({":SOUR:CURR 0", ":OUTP OFF"});
     note_setpoint(Ampere(0));
     remember("current", 0, "A");
     remember("output", 0, "");

@@ -87,8 +87,7 @@ Ampere KepcoBop::measure_current() { return Ampere(session_->query_double("MEAS:
 Ampere KepcoBop::query_setpoint_raw() { return Ampere(session_->query_double("CURR?")); }
 
 void KepcoBop::safe_state() {
-    session_->write("CURR 0");
-    session_->write("OUTP OFF");
+    session_->write_confirmed({"CURR 0", "OUTP OFF"});
     note_setpoint(Ampere(0));
     remember("current", 0, "A");
     remember("output", 0, "");

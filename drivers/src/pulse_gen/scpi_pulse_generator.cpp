@@ -100,7 +100,7 @@ void ScpiPulseGenerator::trigger() {
 }
 
 void ScpiPulseGenerator::safe_state() {
-    session_->write(cmd(m_.output, "OFF"));
+    session_->write_confirmed({cmd(m_.output, "OFF")});
     remember("output", 0, "");
 }
 

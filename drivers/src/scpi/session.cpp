@@ -241,6 +241,10 @@ std::string ScpiSession::identify() { return query("*IDN?"); }
 
 void ScpiSession::sync(Duration timeout) {
     std::lock_guard lock(mutex_);
+    sync_locked(timeout);
+}
+
+void ScpiSession::sync_locked(Duration timeout) {
     write_locked("*OPC?");
     const auto saved = options_.timeout;
     options_.timeout = timeout;
@@ -252,8 +256,51 @@ void ScpiSession::sync(Duration timeout) {
         throw;
     }
     options_.timeout = saved;
-    if (trim(reply) != "1" && trim(reply) != "+1")
+    if (trim(reply) != "1" && trim(reply) != "+1") {
+        stale_input_ = true;  // out of step with the instrument: drop whatever else is on its way
         throw ProtocolError(fmt::format("reply '{}' to *OPC? is not 1; asking '*OPC?' to {}", shown(reply), options_.name));
+    }
+}
+
+void ScpiSession::write_confirmed(std::initializer_list<std::string_view> commands, std::string_view confirm,
+                                  const std::function<bool(std::string_view)>& accept, unsigned attempts) {
+    std::lock_guard lock(mutex_);
+    for (unsigned attempt = 1;; ++attempt) {
+        try {
+            for (const auto command : commands) write_locked(command);
+            if (!accept && confirm == "*OPC?") {
+                sync_locked(options_.timeout);
+                return;
+            }
+            const std::string reply = query_locked(confirm);
+            if (accept ? accept(trim(reply)) : !trim(reply).empty()) return;
+            stale_input_ = true;
+            throw ProtocolError(fmt::format("reply '{}' does not confirm the safe setting; asking '{}' to {}",
+                                            shown(reply), confirm, options_.name));
+        } catch (const TimeoutError& e) {
+            if (attempt >= attempts) throw;
+            log_->warn("{}; sending again ({} of {})", e.what(), attempt + 1, attempts);
+        } catch (const TransportError& e) {
+            if (attempt >= attempts) throw;
+            log_->warn("{}; sending again ({} of {})", e.what(), attempt + 1, attempts);
+        } catch (const ProtocolError& e) {
+            if (attempt >= attempts) throw;
+            log_->warn("{}; sending again ({} of {})", e.what(), attempt + 1, attempts);
+        }
+        resync_locked();
+    }
+}
+
+void ScpiSession::resync_locked() {
+    // Out of step (a reply lost, spoilt or unsolicited): a late reply may still be on its way, and reading it
+    // as the answer to the next query would confirm the wrong thing. Discard what arrives until the line has
+    // been quiet for one reply timeout (a TCP link that times out is dropped, and the next write reconnects).
+    stale_input_ = false;
+    transport_->discard_input();
+    try {
+        for (int lines = 0; lines < 64; ++lines) (void)transport_->read_line(options_.timeout, options_.max_reply, "\n");
+    } catch (const Error&) {
+    }
 }
 
 std::vector<ScpiError> ScpiSession::drain_locked() {

@@ -91,6 +91,7 @@ public:
 private:
     void checkpoint() const;
     void step_current(Tesla field, bool for_safety);
+    void step_current_for_safety(Tesla field);  // step_current(field, true), sent again on an I/O fault
     void ramp(Tesla target, bool for_safety);
     [[nodiscard]] bool closed_loop() const { return cal_.field_closed_loop && inst_.gaussmeter != nullptr; }
     [[nodiscard]] Ampere current_for(Tesla field, bool for_safety) const;

@@ -30,8 +30,9 @@ public:
     [[nodiscard]] virtual std::string_view model() const = 0;
     /// "*IDN?" reply.
     std::string identify();
-    /// Puts the instrument where nothing can hurt a device: outputs off, current zero.
-    /// Never throws for limits; transport errors propagate.
+    /// Puts the instrument where nothing can hurt a device: outputs off, current zero. Returns only once the
+    /// instrument has confirmed it (*OPC?), sending it again on a transport fault (ScpiSession::write_confirmed).
+    /// Never throws for limits; a transport error that outlasts the attempts propagates.
     virtual void safe_state() = 0;
     /// Settings this driver last sent, in SI units.
     [[nodiscard]] std::vector<Setting> settings() const { return settings_; }

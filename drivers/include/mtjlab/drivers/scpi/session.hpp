@@ -4,6 +4,8 @@
 // at trace level on the instrument's logger, every error names the instrument and the command.
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -80,6 +82,14 @@ public:
     /// "*OPC?" and expects "1" (waits up to `timeout`, which may exceed the session timeout).
     void sync(Duration timeout);
     void sync() { sync(options_.timeout); }
+    /// Sends `commands`, then the query `confirm`, and returns only once its reply is accepted (default: "*OPC?"
+    /// answering 1, i.e. the instrument has executed them; an instrument without *OPC? reads a setting back and
+    /// `accept` checks it). On a timeout, a dropped link, a garbled or unaccepted reply the whole group is sent
+    /// again (the transport reconnects), up to `attempts` times; the last failure propagates. For idempotent
+    /// commands only: the safe states, where an unconfirmed "OUTP OFF" lost with a dropped link would leave a
+    /// live output behind.
+    void write_confirmed(std::initializer_list<std::string_view> commands, std::string_view confirm = "*OPC?",
+                         const std::function<bool(std::string_view)>& accept = {}, unsigned attempts = 3);
 
     /// Reads the error queue until "0,..." (at most max_error_drain reads). Empty when no error_query.
     std::vector<ScpiError> drain_errors();
@@ -94,6 +104,8 @@ private:
     std::string read_locked(std::string_view command);
     std::string query_locked(std::string_view command);
     std::vector<ScpiError> drain_locked();
+    void sync_locked(Duration timeout);
+    void resync_locked();
     [[noreturn]] void rethrow_with_context(std::string_view command, bool is_query) const;
 
     std::unique_ptr<Transport> transport_;
