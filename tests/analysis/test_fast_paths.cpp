@@ -76,6 +76,32 @@ TEST_CASE("fast paths: radix kth_smallest selects exactly what std::nth_element 
     CHECK(mismatches == 0);
 }
 
+TEST_CASE("fast paths: kth_smallest_pair selects both ranks exactly (one shared pass or two selections)", "[unit]") {
+    std::mt19937_64 rng(609);
+    std::vector<double> buf;
+    int mismatches = 0, shared = 0;
+    for (int t = 0; t < 10000; ++t) {
+        const std::size_t n = 1 + rng() % (t % 10 == 0 ? 3000 : 500);
+        const auto v = sample(rng, t % 7, n);
+        std::size_t k1 = rng() % n, k2 = rng() % n;
+        if (t % 3 == 0) {  // the trimmed mean's ranks
+            k1 = n / 10;
+            k2 = n - n / 10 - 1;
+        }
+        if (k1 > k2) std::swap(k1, k2);
+        auto w = v;
+        std::nth_element(w.begin(), w.begin() + static_cast<std::ptrdiff_t>(k1), w.end());
+        const double e1 = w[k1];
+        std::nth_element(w.begin(), w.begin() + static_cast<std::ptrdiff_t>(k2), w.end());
+        const double e2 = w[k2];
+        const auto [a, b] = detail::kth_smallest_pair(v, k1, k2, buf);
+        if (a != e1 || b != e2) ++mismatches;
+        shared += n > 32 && e1 != e2;
+    }
+    CHECK(mismatches == 0);
+    CHECK(shared > 2500);  // the one-pass path was exercised
+}
+
 TEST_CASE("fast paths: the sort-free trimmed mean equals the sorting one (ties, small n, all fractions)", "[unit]") {
     std::mt19937_64 rng(607);
     std::vector<double> buf;
