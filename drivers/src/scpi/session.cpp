@@ -277,14 +277,11 @@ void ScpiSession::write_confirmed(std::initializer_list<std::string_view> comman
             stale_input_ = true;
             throw ProtocolError(fmt::format("reply '{}' does not confirm the safe setting; asking '{}' to {}",
                                             shown(reply), confirm, options_.name));
-        } catch (const TimeoutError& e) {
-            if (attempt >= attempts) throw;
-            log_->warn("{}; sending again ({} of {})", e.what(), attempt + 1, attempts);
-        } catch (const TransportError& e) {
-            if (attempt >= attempts) throw;
-            log_->warn("{}; sending again ({} of {})", e.what(), attempt + 1, attempts);
-        } catch (const ProtocolError& e) {
-            if (attempt >= attempts) throw;
+        } catch (const Error& e) {
+            // Timeouts, dropped links and garbled replies are worth another attempt; nothing else is.
+            const bool link = dynamic_cast<const TimeoutError*>(&e) || dynamic_cast<const TransportError*>(&e) ||
+                              dynamic_cast<const ProtocolError*>(&e);
+            if (!link || attempt >= attempts) throw;
             log_->warn("{}; sending again ({} of {})", e.what(), attempt + 1, attempts);
         }
         resync_locked();
