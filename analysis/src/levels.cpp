@@ -107,30 +107,19 @@ private:
     std::vector<std::size_t> arg_;
 };
 
-/// Sorts positive finite doubles ascending: an LSD radix sort on the top 5 bytes of their bit patterns (the
-/// IEEE order of positive doubles equals the unsigned order of their bits; byte passes where all keys agree
-/// are skipped), then an insertion pass that orders the few keys equal in those bytes (relative differences
-/// below ~2e-9). The result is exactly sorted. `a` and `b` are scratch buffers.
-/// Speed: clustered data (two resistance levels) put most keys of the upper bytes into a few buckets, and
-/// a counter incremented by consecutive keys waits for its previous store. The keys are therefore split into
-/// 4 consecutive parts, each with its own counters, processed interleaved (independent chains). Part q writes
-/// each bucket after parts 0..q-1, so every pass stays stable and the result is that of a plain LSD sort.
-void sort_positive(std::vector<double>& v, std::vector<std::uint64_t>& a, std::vector<std::uint64_t>& b) {
-    const std::size_t n = v.size();
-    if (n < 128) {
-        std::sort(v.begin(), v.end());
-        return;
-    }
+/// Stable LSD radix passes over the bytes of the n keys in a (b: scratch of n keys) from bit `from` up, skipping
+/// bytes in which no key differs (`differ`). Speed: clustered data (two resistance levels) put most keys of the
+/// upper bytes into a few buckets, and a counter incremented by consecutive keys waits for its previous store.
+/// The keys are therefore split into 4 consecutive parts, each with its own counters, processed interleaved
+/// (independent chains). Part q writes each bucket after parts 0..q-1, so every pass stays stable and the
+/// result is that of a plain LSD sort.
+void lsd_passes(std::vector<std::uint64_t>& a, std::vector<std::uint64_t>& b, std::uint64_t differ, int from) {
+    const std::size_t n = a.size();
     constexpr std::size_t lanes = 4;
-    a.resize(n);
-    b.resize(n);
-    std::memcpy(a.data(), v.data(), n * sizeof(double));
-    std::uint64_t differ = 0;  // bits in which some key differs from the first
-    for (std::size_t i = 0; i < n; ++i) differ |= a[i] ^ a[0];
     const std::size_t len = n / lanes;  // lanes 0..2 hold len keys, lane 3 the rest
     const std::size_t start[lanes] = {0, len, 2 * len, 3 * len};
     static_assert(lanes == 4);
-    for (int shift = 32; shift < 64; shift += 8) {
+    for (int shift = from; shift < 64; shift += 8) {
         if (((differ >> shift) & 0xff) == 0) continue;  // all keys agree in this byte
         const std::uint64_t* src = a.data();
         std::uint64_t* dst = b.data();
@@ -165,7 +154,29 @@ void sort_positive(std::vector<double>& v, std::vector<std::uint64_t>& a, std::v
         }
         a.swap(b);
     }
-    // Insertion fix-up: keys out of order differ only in their low 3 bytes (nearly sorted input: O(n)).
+}
+
+/// Sorts positive finite doubles ascending: an LSD radix sort on the top 4 bytes of their bit patterns (the
+/// IEEE order of positive doubles equals the unsigned order of their bits; byte passes where all keys agree
+/// are skipped), then an insertion pass that orders the few keys equal in those bytes (relative differences
+/// below ~1e-6). The result is exactly sorted. `a` and `b` are scratch buffers.
+/// Worst case: with read noise below ~1e-6 relative, many keys agree in their top 4 bytes and insertion would
+/// be quadratic; after 4 n moves it stops and the keys are sorted again by LSD passes over all 8 bytes
+/// instead (no insertion needed), so the sort is O(n) in every case.
+void sort_positive(std::vector<double>& v, std::vector<std::uint64_t>& a, std::vector<std::uint64_t>& b) {
+    const std::size_t n = v.size();
+    if (n < 128) {
+        std::sort(v.begin(), v.end());
+        return;
+    }
+    a.resize(n);
+    b.resize(n);
+    std::memcpy(a.data(), v.data(), n * sizeof(double));
+    std::uint64_t differ = 0;  // bits in which some key differs from the first
+    for (std::size_t i = 0; i < n; ++i) differ |= a[i] ^ a[0];
+    lsd_passes(a, b, differ, 32);
+    // Insertion fix-up: keys out of order differ only in their low 4 bytes (nearly sorted input: O(n)).
+    std::size_t budget = 4 * n;  // moves
     for (std::size_t i = 1; i < n; ++i) {
         const std::uint64_t k = a[i];
         std::size_t j = i;
@@ -174,6 +185,13 @@ void sort_positive(std::vector<double>& v, std::vector<std::uint64_t>& a, std::v
             --j;
         }
         a[j] = k;
+        const std::size_t moved = i - j;
+        if (moved > budget) {  // long runs of keys equal in their top 4 bytes: sort all bytes instead
+            std::memcpy(a.data(), v.data(), n * sizeof(double));
+            lsd_passes(a, b, differ, 0);
+            break;
+        }
+        budget -= moved;
     }
     std::memcpy(v.data(), a.data(), n * sizeof(double));
 }
