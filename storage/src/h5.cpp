@@ -1,8 +1,10 @@
 #include "mtjlab/storage/h5.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -117,15 +119,19 @@ DataType DataType::copy_of(hid_t native) { return DataType(H5Tcopy(native), {"",
 // read from a file we walk every global heap collection in it the way libhdf5's loader does and refuse the file
 // (StorageError) unless each object lies inside its collection and the objects tile it exactly. A collection
 // is found by its signature "GCOL" + version 1; the scan skips the inside of collections it has checked (so a
-// string value cannot pose as one). The result is cached per (file, size, mtime). Not covered: a corrupt
-// reference (length, heap index) inside an attribute message or a dataset element, which the API cannot show us.
+// string value cannot pose as one). The result is cached per (path, device, inode, size, mtime, ctime). Not
+// covered: a corrupt reference (length, heap index) inside an attribute message or a dataset element, which the
+// API cannot show us.
 namespace {
+// The file as stat(2) shows it: a file replaced by another (rename over it: a new inode) or rewritten in place
+// (a new ctime, which no tool can set back) is checked again, even with the same size and mtime.
 struct HeapCheckKey {
     std::string path;
-    std::uintmax_t size = 0;
-    std::int64_t mtime = 0;
+    std::uint64_t dev = 0, ino = 0, size = 0;
+    std::int64_t mtime_ns = 0, ctime_ns = 0;
     bool operator<(const HeapCheckKey& o) const {
-        return std::tie(path, size, mtime) < std::tie(o.path, o.size, o.mtime);
+        return std::tie(path, dev, ino, size, mtime_ns, ctime_ns) <
+               std::tie(o.path, o.dev, o.ino, o.size, o.mtime_ns, o.ctime_ns);
     }
 };
 
@@ -139,7 +145,7 @@ std::uint64_t le(const unsigned char* p, int n) {
 std::string check_heaps_in(std::ifstream& in, std::uint64_t file_size) {
     constexpr std::uint64_t kHdr = 16;  // signature, version, 3 reserved, 8-byte collection size
     constexpr std::size_t kChunk = 1 << 20;
-    std::vector<unsigned char> buf(kChunk + 3);
+    std::vector<unsigned char> buf(static_cast<std::size_t>(std::min<std::uint64_t>(kChunk + 3, file_size)));
     std::uint64_t pos = 0;  // file offset of buf[0]
     while (pos < file_size) {
         in.clear();
@@ -204,12 +210,12 @@ void check_global_heaps(hid_t obj, const Context& ctx) {
     std::string name(static_cast<std::size_t>(n) + 1, '\0');
     H5Fget_name(obj, name.data(), name.size());
     name.resize(static_cast<std::size_t>(n));
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(name, ec);
-    if (ec) return;  // e.g. an in-memory file image: nothing on disk to check
-    const auto mtime = std::filesystem::last_write_time(name, ec);
-    if (ec) return;
-    HeapCheckKey key{name, size, static_cast<std::int64_t>(mtime.time_since_epoch().count())};
+    struct stat st {};
+    if (::stat(name.c_str(), &st) != 0) return;  // e.g. an in-memory file image: nothing on disk to check
+    const auto ns = [](const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; };
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    HeapCheckKey key{name,        static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+                     size,        ns(st.st_mtim),                         ns(st.st_ctim)};
     static std::mutex mu;
     static std::map<HeapCheckKey, std::string> checked;
     std::string why;

@@ -2,7 +2,20 @@
 // written to a scratch file and given to storage::RunReader (info, columns, every column's values, refresh),
 // to analysis::read_run_file (which never throws), and to storage::recover on a copy. Only mtjlab::Error
 // may escape the storage calls. Seeds are real run files (complete, crashed mid-run, empty).
+//
+// Speed (docs/reliability.md, "Fuzzing"): a file in SWMR state (writer died) with a corrupt metadata block makes
+// libhdf5 retry the read 24 times (h5.cpp), sleeping 1 ns, 2 ns, ... 8 ms between attempts: ~17 ms of wall time
+// per open, none of it CPU. In this process nanosleep() (which libhdf5 imports) counts the time it is asked to
+// sleep and returns at once, so every attempt still runs; an input for which the storage calls ask for more
+// than kMaxSleepNs (2 s) in all is reported as a hang (trap), as the fuzzer's -timeout would (the hang found in
+// session 2 asked for 2^100 ns). A real file cannot be given to HDF5 as an in-memory image instead: the core
+// driver refuses SWMR-read ("must use a SWMR-compatible VFD"), and a file whose writer died opens only so.
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 
 #include "fuzz_support.hpp"
@@ -10,8 +23,32 @@
 #include "mtjlab/core/error.hpp"
 #include "mtjlab/storage/run_file.hpp"
 
+namespace {
+constexpr std::uint64_t kMaxSleepNs = 2'000'000'000;  // 2 s: far above 3 opens x ~17 ms of SWMR retries
+std::atomic<std::uint64_t> slept_ns{0};              // asked for by the present input
+}  // namespace
+
+extern "C" int nanosleep(const struct timespec* req, struct timespec* rem) {
+    if (req != nullptr && req->tv_sec >= 0 && req->tv_nsec >= 0) {
+        const std::uint64_t ns =
+            req->tv_sec > 2 ? kMaxSleepNs + 1
+                            : static_cast<std::uint64_t>(req->tv_sec) * 1'000'000'000u +
+                                  static_cast<std::uint64_t>(req->tv_nsec);
+        const std::uint64_t add = std::min(ns, kMaxSleepNs + 1);
+        if (slept_ns.fetch_add(add) + add > kMaxSleepNs) {
+            std::fprintf(stderr, "fuzz_run_file: the storage calls asked to sleep more than %llu ms for one input "
+                                 "(a hang of mtjlab h5 info / analyze / recover)\n",
+                         static_cast<unsigned long long>(kMaxSleepNs / 1'000'000));
+            __builtin_trap();
+        }
+    }
+    if (rem != nullptr) *rem = timespec{0, 0};
+    return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     namespace st = mtjlab::storage;
+    slept_ns = 0;
     const auto file = mtjlab::fuzz::write_scratch("run.h5", data, size);
     try {  // h5 info
         auto reader = st::RunReader::open(file);

@@ -56,9 +56,13 @@ inline const std::filesystem::path& scratch_dir() {
     return dir;
 }
 
-/// Writes `bytes` to scratch_dir()/name and returns the path.
+/// Writes `bytes` to a new file scratch_dir()/name (the previous one is removed first, so every input is a new
+/// inode: a reader cache keyed by file identity, size and mtime never takes one input for the one before, even
+/// when they have the same size and are written within one timestamp tick) and returns the path.
 inline std::filesystem::path write_scratch(const std::string& name, const std::uint8_t* data, std::size_t size) {
     auto p = scratch_dir() / name;
+    std::error_code ec;
+    std::filesystem::remove(p, ec);
     std::ofstream f(p, std::ios::binary | std::ios::trunc);
     f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
     f.close();

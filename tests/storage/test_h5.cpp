@@ -1,7 +1,9 @@
 // The RAII layer over the HDF5 C API: handles, attributes, datasets, error context.
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -150,4 +152,54 @@ TEST_CASE("data that happens to hold the bytes of a global heap signature does n
     REQUIRE(bytes.find(std::string("GCOL\x01xyz", 8)) != std::string::npos);  // the pattern is in the file
     auto f = h5::File::open(path, h5::Access::read_only);
     CHECK(f.string_attribute("note") == "a variable-length string read after the check");
+}
+
+TEST_CASE("a file replaced by a corrupt one of the same size and mtime is checked again, not taken from the cache",
+          "[unit]") {
+    // The global heap check is cached per file (h5.cpp). A sound file read once, then replaced by a file of the
+    // same size whose heap object declares 2^58 bytes, with the old mtime set back (as `cp -p`, rsync or a fast
+    // rewrite within one timestamp tick leave it), must be refused: a cache keyed by (path, size, mtime) served
+    // "sound" and libhdf5 copied 2^58 bytes (SIGSEGV). The fuzzer rewrites one scratch path thousands of times per
+    // second, where same-size inputs within one tick are common.
+    test::TempDir dir("h5");
+    const auto path = (dir / "replaced.h5").string();
+    {
+        auto f = h5::File::create(path);
+        f.set_attribute("note", "a variable-length string in the global heap");
+        f.close();
+    }
+    std::string bytes;
+    {
+        std::ifstream raw(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(raw), std::istreambuf_iterator<char>());
+    }
+    const auto at = bytes.find(std::string("GCOL\x01\0\0\0", 8));
+    REQUIRE(at != std::string::npos);
+    {
+        auto f = h5::File::open(path, h5::Access::read_only);
+        CHECK(f.string_attribute("note") == "a variable-length string in the global heap");  // checked: sound
+    }
+    // The collection's first object (16-byte collection header, then index 2 bytes, refcount 2, reserved 4, size 8).
+    std::string bad = bytes;
+    REQUIRE(bad.size() >= at + 32);
+    REQUIRE((static_cast<unsigned char>(bad[at + 16]) | static_cast<unsigned char>(bad[at + 17])) != 0);  // not free space
+    const std::uint64_t huge = std::uint64_t{1} << 58;
+    for (int i = 0; i < 8; ++i) bad[at + 24 + static_cast<std::size_t>(i)] = static_cast<char>((huge >> (8 * i)) & 0xff);
+    const auto mtime = std::filesystem::last_write_time(path);
+    const auto tmp = dir / "replacement.h5";
+    {
+        std::ofstream out(tmp, std::ios::binary);
+        out.write(bad.data(), static_cast<std::streamsize>(bad.size()));
+    }
+    std::filesystem::last_write_time(tmp, mtime);
+    std::filesystem::rename(tmp, path);
+    REQUIRE(std::filesystem::file_size(path) == bytes.size());
+    REQUIRE(std::filesystem::last_write_time(path) == mtime);
+    auto f = h5::File::open(path, h5::Access::read_only);
+    try {
+        (void)f.string_attribute("note");
+        FAIL("the corrupt replacement was read");
+    } catch (const StorageError& e) {
+        CHECK(std::string(e.what()).find("global heap collection at byte " + std::to_string(at)) != std::string::npos);
+    }
 }
