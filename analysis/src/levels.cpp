@@ -22,7 +22,7 @@ constexpr double inf = std::numeric_limits<double>::infinity();
 class Segmenter {
 public:
     /// `bounds`: block starts in y (ascending, first 0); block b is y[bounds[b], bounds[b+1]). At most 64
-    /// blocks. The cost of every block range [j, i) is tabulated once (one vectorisable pass per j), so the
+    /// blocks. The cost of every block range [j, i) is tabulated once (one vectorisable pass per i), so the
     /// DP for all k only looks costs up.
     void build(const std::vector<double>& y, const std::vector<std::size_t>& bounds) {
         n_ = bounds.size();
@@ -39,21 +39,23 @@ public:
             s2a[b + 1] = s2a[b] + s2;
             cnta[b + 1] = cnta[b] + static_cast<double>(e - a);
         }
-        for (std::size_t j = 0; j < n_; ++j) {
-            double* row = &cost_[j][0];
-            const double s1j = s1a[j], s2j = s2a[j], cj = cnta[j];
-            for (std::size_t i = j + 1; i <= n_; ++i) {
-                const double m = cnta[i] - cj;
-                const double s = s1a[i] - s1j;
-                const double c = (s2a[i] - s2j) - s * s / m;
-                row[i] = c > 0.0 ? c : 0.0;
+        // Stored by range end (costs_[i][j] = cost(j, i)): the DP's searches over j for one end then read
+        // consecutive memory (by start, each candidate was a different cache line of a 33 kB table).
+        for (std::size_t i = 1; i <= n_; ++i) {
+            double* col = &costs_[i][0];
+            const double s1i = s1a[i], s2i = s2a[i], ci = cnta[i];
+            for (std::size_t j = 0; j < i; ++j) {
+                const double m = ci - cnta[j];
+                const double s = s1i - s1a[j];
+                const double c = (s2i - s2a[j]) - s * s / m;
+                col[j] = c > 0.0 ? c : 0.0;
             }
         }
     }
     static constexpr std::size_t max_n = 64;
 
     /// Sum of squared deviations of the points in blocks [j, i), j < i.
-    [[nodiscard]] double cost(std::size_t j, std::size_t i) const { return cost_[j][i]; }
+    [[nodiscard]] double cost(std::size_t j, std::size_t i) const { return costs_[i][j]; }
 
     /// Runs the DP up to kmax segments; afterwards starts(k, ...) gives the segment starts.
     /// The optimal start of the last segment is monotone in both k and the end (Knuth-Yao: 1-D k-means costs
@@ -77,7 +79,7 @@ public:
                 double best = inf;
                 std::size_t bestj = lo;
                 for (std::size_t j = lo; j <= hi; ++j) {  // branch-free: the winner is unpredictable
-                    const double c = prev[j] + cost_[j][i];
+                    const double c = prev[j] + costs_[i][j];
                     const bool better = c < best;
                     bestj = better ? j : bestj;
                     best = better ? c : best;
@@ -102,7 +104,7 @@ public:
 
 private:
     std::size_t n_ = 0;
-    double cost_[max_n][max_n + 1];
+    double costs_[max_n + 1][max_n];  ///< costs_[i][j] = cost(j, i), j < i
     std::vector<double> dp_;         ///< (kmax + 1) x (max_n + 1), row-major
     std::vector<std::size_t> arg_;
 };

@@ -223,9 +223,17 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
         const auto& pts = branches[bi].points;
         double* raw = ws.raw.data() + ws.off[bi];
         double* h = ws.h.data() + ws.off[bi];
-        for (std::size_t k = 0; k < pts.size(); ++k) {
-            raw[k] = sweep.r_ohm[pts[k]];
-            h[k] = sweep.x[pts[k]];
+        const std::size_t len = pts.size(), p0 = pts[0];
+        bool contiguous = true;  // recorded branches usually are consecutive rows: two copies, no gather
+        for (std::size_t k = 0; k < len; ++k) contiguous &= pts[k] == p0 + k;
+        if (contiguous) {
+            std::copy_n(sweep.r_ohm.data() + p0, len, raw);
+            std::copy_n(sweep.x.data() + p0, len, h);
+        } else {
+            for (std::size_t k = 0; k < len; ++k) {
+                raw[k] = sweep.r_ohm[pts[k]];
+                h[k] = sweep.x[pts[k]];
+            }
         }
     }
     auto& noise_parts = ws.noise;
@@ -253,12 +261,14 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
         // Hampel filter, window +-2, in ln R: a point far from its neighbours' median is a spike.
         if (len >= 5) {
             const double thr = opt.hampel_k * sigma;
-            for (std::size_t k = 0; k < len; ++k) {
-                // Exact shortcut: with both neighbours within thr/2 of the point, three of the five window
-                // values lie within thr/2 of it, so the median does too and the point stays.
-                if (k > 0 && k + 1 < len && std::abs(orig[k] - orig[k - 1]) < 0.5 * thr * orig[k] &&
-                    std::abs(orig[k] - orig[k + 1]) < 0.5 * thr * orig[k])
-                    continue;
+            // Exact shortcut: with both neighbours within thr/2 of the point, three of the five window
+            // values lie within thr/2 of it, so the median does too and the point stays (interior points).
+            auto quiet = [&](std::size_t k) {
+                const bool near_prev = std::abs(orig[k] - orig[k - 1]) < 0.5 * thr * orig[k];
+                const bool near_next = std::abs(orig[k] - orig[k + 1]) < 0.5 * thr * orig[k];
+                return near_prev & near_next;
+            };
+            auto filter = [&](std::size_t k) {
                 const std::size_t a = k >= 2 ? k - 2 : 0;
                 const std::size_t b = std::min(len, k + 3);
                 double w[5];
@@ -270,7 +280,21 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
                     r[k] = med;
                     ++res.spikes_replaced;
                 }
+            };
+            // Points are independent (read from orig, written to r): interior points 8 at a time, one branch
+            // per 8 when all are quiet (the usual case), then one by one.
+            filter(0);
+            std::size_t k = 1;
+            for (; k + 8 < len; k += 8) {
+                bool all = true;
+                for (std::size_t q = 0; q < 8; ++q) all &= quiet(k + q);
+                if (all) continue;
+                for (std::size_t q = 0; q < 8; ++q)
+                    if (!quiet(k + q)) filter(k + q);
             }
+            for (; k + 1 < len; ++k)
+                if (!quiet(k)) filter(k);
+            filter(len - 1);
         }
     }
     const std::span<const double> all_r(ws.r.data(), used);
@@ -329,9 +353,9 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
         std::size_t last_firm = 0;
         std::vector<std::size_t> bounds;  // index i: crossing between i and i+1
         std::vector<Crossing> bc;
-        for (std::size_t k = 0; k < r.size(); ++k) {
+        auto step = [&](std::size_t k) {
             const int s = r[k] < thr_lo ? -1 : (r[k] > thr_hi ? 1 : 0);
-            if (s == 0) continue;
+            if (s == 0) return;
             if (state != 0 && s != state) {
                 // Last point at or on the old side of the midpoint before k.
                 std::size_t i = k - 1;
@@ -348,7 +372,29 @@ RhResult analyze_rh(const Sweep& sweep, const RhOptions& opt) {
             }
             state = s;
             last_firm = k;
+        };
+        // Once in a state, 8 points at a time: when none of them is on the other side (the usual case) the
+        // state stays and only the last firm point moves (branch-free); otherwise point by point.
+        const std::size_t len = r.size();
+        std::size_t p = 0;
+        for (; p < len && state == 0; ++p) step(p);
+        for (; p + 8 <= len; p += 8) {
+            bool change = false;
+            if (state > 0) {
+                for (std::size_t q = 0; q < 8; ++q) change |= r[p + q] < thr_lo;
+            } else {
+                for (std::size_t q = 0; q < 8; ++q) change |= r[p + q] > thr_hi;
+            }
+            if (change) {
+                for (std::size_t q = 0; q < 8; ++q) step(p + q);
+                continue;
+            }
+            for (std::size_t q = 0; q < 8; ++q) {
+                const bool firm = state > 0 ? r[p + q] > thr_hi : r[p + q] < thr_lo;
+                last_firm = firm ? p + q : last_firm;
+            }
         }
+        for (; p < len; ++p) step(p);
         // Plateau points: near an extreme level and at least edge_guard points from any crossing.
         // A crossing between points b and b+1 excludes the points k with min(|k - b|, |k - b - 1|) < edge_guard,
         // i.e. [b + 1 - edge_guard, b + 1 + edge_guard); the bounds ascend. Between those ranges the points are
