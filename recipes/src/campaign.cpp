@@ -106,6 +106,7 @@ std::vector<Job> expand(const Campaign& c, const acquisition::BenchCalibration& 
         params.push_back(r.recipe.parameters_json());
     }
     std::vector<Job> jobs;
+    std::size_t points = 0;  // in all jobs so far (each job holds a copy of its run's plan)
     for (double t : c.thicknesses_nm) {
         int die = -1;
         for (int d = 0; d < c.wafer.dies; ++d)
@@ -156,6 +157,12 @@ std::vector<Job> expand(const Campaign& c, const acquisition::BenchCalibration& 
                     std::none_of(r.thicknesses_nm.begin(), r.thicknesses_nm.end(),
                                  [&](double tt) { return std::abs(tt - t) < 0.005; }))
                     continue;
+                points += plans[k].points.size();
+                if (points > max_campaign_points)
+                    throw InputError(fmt::format("{}: campaign '{}': its jobs would hold more than {} points (job {} "
+                                                 "of run '{}' reaches {}); measure in several campaigns",
+                                                 c.file, c.name, max_campaign_points, jobs.size() + 1,
+                                                 r.recipe.name, points));
                 Job j;
                 j.device = {c.wafer.id, die, ch.device, c.wafer.die_thickness_nm(die), ch.cells};
                 j.name = fmt::format("t{:.2f}nm_c{}_die{:02}_dev{:02}_{}", j.device.thickness_nm, ch.cells, die,

@@ -18,6 +18,8 @@ RhLoop parse_rh_loop(TomlTable& t) {
             if (t.has(k)) t.fail(k, "give either fields_mT or start_mT/stop_mT/step_mT, not both");
         mT = t.numbers("fields_mT");
         if (mT.empty()) t.fail("fields_mT", "is empty");
+        if (mT.size() > max_run_points)
+            t.fail("fields_mT", fmt::format("has {} fields; a run has at most {} points", mT.size(), max_run_points));
     } else {
         const double start = t.number_or("start_mT", def);
         const double stop = t.number_or("stop_mT", -def);
@@ -34,6 +36,15 @@ RhLoop parse_rh_loop(TomlTable& t) {
         std::vector<double> leg;
         for (long long i = 0; i <= n; ++i) leg.push_back(start + sgn * static_cast<double>(i) * step);
         if (std::abs(stop - leg.back()) > 1e-9 * std::max(1.0, std::abs(stop))) leg.push_back(stop);
+        // Points of all cycles, counted before they are made: the first cycle has the whole leg, the others
+        // start where the previous one ended; a return sweep adds the leg back without its turning point.
+        const auto len = static_cast<unsigned long long>(leg.size());
+        const unsigned long long total =
+            len + static_cast<unsigned long long>(cycles - 1) * (len - 1) +
+            (ret ? static_cast<unsigned long long>(cycles) * (len - 1) : 0ULL);
+        if (total > max_run_points)
+            t.fail("cycles", fmt::format("{} cycles of {} fields give {} points; a run has at most {} points", cycles,
+                                         len, total, max_run_points));
         for (long long c = 0; c < cycles; ++c) {
             for (std::size_t i = (c == 0 ? 0 : 1); i < leg.size(); ++i) mT.push_back(leg[i]);
             if (ret)

@@ -1,5 +1,7 @@
 // switching_probability: K trials per amplitude. Each trial: reset (opposite field, opposite pulse),
 // read the state before, set the assist field, the write pulse, read after; switched = relative change.
+#include <fmt/format.h>
+
 #include "common.hpp"
 
 namespace mtjlab::recipes::detail {
@@ -10,6 +12,10 @@ SwitchingProbability parse_switching_probability(TomlTable& t) {
     const long long k = t.integer("repeats");
     if (k < 1 || k > 100000) t.fail("repeats", "must be between 1 and 100000");
     p.repeats = static_cast<unsigned>(k);
+    // One point per trial: refused before the plan is made (each point holds eight steps).
+    if (p.amplitudes.size() * p.repeats > max_run_points)
+        t.fail("repeats", fmt::format("{} repeats of {} amplitudes give {} trials; a run has at most {} points", k,
+                                      p.amplitudes.size(), p.amplitudes.size() * p.repeats, max_run_points));
     p.width = parse_pulse_width(t);
     p.delay = parse_duration(t, "delay", Second(1.5));
     p.assist_follows_polarity = t.boolean_or("assist_follows_polarity", true);

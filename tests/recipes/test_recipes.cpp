@@ -196,3 +196,40 @@ TEST_CASE("the paper campaign expands device by device with sacrificial breakdow
     bad.devices_per_group = 12;
     CHECK_THROWS_WITH(recipes::expand(bad, cal()), Catch::Contains("only 11 1-cell devices"));
 }
+
+TEST_CASE("a recipe whose plan would exceed the point limits is refused when parsed, before it is made", "[unit]") {
+    // Found by tests/fuzz/fuzz_recipe_toml: this recipe asked for 2 x 10^8 R(H) points (> 2 GiB before the plan
+    // existed); switching_probability multiplied up to 10^5 repeats by up to 4 x 10^5 amplitudes.
+    const std::string rh = "kind = \"rh_loop\"\nname = \"x\"\nloop = \"major\"\nstep_mT = 0.006\ncycles = 1000\n";
+    const auto e = error_of(rh);
+    CHECK_THAT(e, Catch::Contains("bad.toml") && Catch::Contains("cycles") &&
+                      Catch::Contains("a run has at most 1000000 points"));
+    CHECK_THAT(error_of("kind = \"rh_loop\"\nname = \"x\"\nloop = \"major\"\nstep_mT = 0.3\ncycles = 501\n"),
+               Catch::Contains("501 cycles of 2001 fields give 2004001 points"));
+    // Just below the limit is accepted and made exactly: 2001 fields there and back, 250 cycles.
+    const auto ok = run_recipe("kind = \"rh_loop\"\nname = \"x\"\nloop = \"major\"\nstep_mT = 0.3\ncycles = 249\n");
+    CHECK(recipes::expand(ok, cal()).points.size() == 2001u + 248u * 2000u + 249u * 2000u);
+    CHECK(recipes::expand(ok, cal()).points.size() <= recipes::max_run_points);
+
+    const std::string sw = "kind = \"switching_probability\"\nname = \"s\"\nmin_V = 0.01\nmax_V = 1.0\nstep_V = 0.001\n"
+                           "repeats = 100000\n";
+    CHECK_THAT(error_of(sw), Catch::Contains("repeats") && Catch::Contains("a run has at most 1000000 points"));
+    CHECK_NOTHROW(run_recipe("kind = \"switching_probability\"\nname = \"s\"\nmin_V = 0.01\nmax_V = 1.0\n"
+                             "step_V = 0.001\nrepeats = 1000\n"));
+}
+
+TEST_CASE("a campaign whose jobs would hold more than the point limit in all is refused", "[unit]") {
+    auto any = recipes::load(test::source_dir() / "recipes" / "paper_campaign.toml");
+    REQUIRE(std::holds_alternative<recipes::Campaign>(any));
+    auto c = std::get<recipes::Campaign>(any);
+    std::size_t total = 0;
+    for (const auto& j : recipes::expand(c, cal())) total += j.plan.points.size();
+    CHECK(total < recipes::max_campaign_points / 10);  // the paper campaign is far below the limit
+    // The same runs on a wafer of 1000 dies of 10000 devices, all selected, exceed it: refused, not allocated.
+    c.wafer.dies = 1000;
+    c.wafer.devices_per_die = 10000;
+    c.thicknesses_nm.clear();
+    for (int d = 0; d < c.wafer.dies; ++d) c.thicknesses_nm.push_back(c.wafer.die_thickness_nm(d));
+    c.devices_per_group = 3000;
+    CHECK_THROWS_WITH(recipes::expand(c, cal()), Catch::Contains("would hold more than 5000000 points"));
+}

@@ -6,6 +6,7 @@
 //
 // Recipe files are strict: unknown keys, wrong types and impossible values are InputError naming the
 // file, line, column and key. Units are in the key names (start_mT, width_ns, delay_s, amplitude_V).
+#include <cstddef>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -127,6 +128,16 @@ using Job = acquisition::Job;
 
 using Recipe = std::variant<RunRecipe, Campaign>;
 
+/// At most this many points in the plan of one run (a run recipe, or one [[run]] of a campaign). A recipe
+/// asking for more (an R(H) loop of 200,000 fields x 1000 cycles, 100,000 repeats of 1000 amplitudes) is
+/// refused when it is parsed, before anything is allocated for it: such a plan needed gigabytes of memory
+/// (found by tests/fuzz/fuzz_recipe_toml: a 7-line recipe made `mtjlab run` allocate more than 2 GiB).
+/// 10^6 points at 50 ms each are 14 h of measurement; a longer measurement is several runs.
+inline constexpr std::size_t max_run_points = 1'000'000;
+/// At most this many points in all the jobs of a campaign (each job holds its own copy of its run's plan).
+/// The paper campaign has about 2 x 10^5.
+inline constexpr std::size_t max_campaign_points = 5'000'000;
+
 /// Reads and parses a recipe file (InputError when unreadable or invalid).
 Recipe load(const std::filesystem::path& path);
 /// Parses recipe text; `file` is only used in messages.
@@ -137,7 +148,8 @@ acquisition::Plan expand(const RunRecipe& recipe, const acquisition::BenchCalibr
 /// The single job of a run recipe (named after the recipe, device unknown).
 Job make_job(const RunRecipe& recipe, const acquisition::BenchCalibration& cal);
 /// Every job of a campaign in execution order (device by device, the campaign's runs in order).
-/// InputError when the wafer map has too few devices for the selection.
+/// InputError when the wafer map has too few devices for the selection, or when the jobs would hold more
+/// than max_campaign_points points in all.
 std::vector<Job> expand(const Campaign& campaign, const acquisition::BenchCalibration& cal);
 
 }  // namespace mtjlab::recipes
