@@ -76,6 +76,13 @@ std::uint64_t commit_word(std::uint64_t row, std::uint32_t record_crc_value) {
     throw StorageError(p.string() + ": " + what + ": " + std::strerror(errno));
 }
 
+/// The journal is only ever a regular file mtjlab made next to its run file; a symbolic link there is refused
+/// (neither read nor written through), as the engine refuses a run file that is one.
+[[noreturn]] void refuse_link(const fs::path& p) {
+    throw StorageError(p.string() + ": the row journal is a symbolic link; refused (mtjlab reads and writes its "
+                                    "journal only as a regular file next to the run file)");
+}
+
 }  // namespace
 
 std::uint32_t crc32c_software(std::uint32_t crc, const void* data, std::size_t n) {
@@ -135,7 +142,10 @@ JournalWriter JournalWriter::create(const fs::path& path, const JournalIdentity&
     w.base_ = base;
     w.sync_ = sync;
     w.map_size_ = journal_header_size + capacity * w.record_size_;
-    w.fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    // O_NOFOLLOW: a symbolic link planted at the journal's name (resume replaces a stale journal) must not make
+    // mtjlab truncate and write the file it points to, outside the output directory.
+    w.fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (w.fd_ < 0 && errno == ELOOP) refuse_link(path);
     if (w.fd_ < 0) sys_fail(path, "cannot create the row journal");
     // Zero-filled: a zero commit word never validates (row numbers and the seeded CRC disagree).
     if (::ftruncate(w.fd_, static_cast<off_t>(w.map_size_)) != 0) sys_fail(path, "cannot size the row journal");
@@ -233,7 +243,8 @@ void JournalWriter::remove() {
 
 JournalContents read_journal(const fs::path& path, const JournalIdentity& expected) {
     const std::string p = path.string();
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ELOOP) refuse_link(path);
     if (fd < 0) sys_fail(path, "cannot open the row journal");
     struct Closer {
         int fd;

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -444,4 +445,71 @@ TEST_CASE("where HDF5 and the journal both hold a row, the journal's acknowledge
     CHECK(res.rows == hdf5_rows + 3);
     CHECK(res.journal_rows == 3);
     CHECK(RunReader::open(path).column(specs[2].name)[6] == (specs[2].type == ColumnType::int32 ? -7.0 : 1e6 + 1));
+}
+
+TEST_CASE("a row journal that is a symbolic link is neither read nor written through, by create, resume or readers",
+          "[unit][security]") {
+    // `mtjlab run --resume` replaces a stale journal (<run>.h5.journal): with O_TRUNC through a planted link it
+    // truncated and rewrote whatever the link pointed at, outside the output directory.
+    test::TempDir dir("journal-link");
+    const fs::path out = dir / "out";
+    fs::create_directories(out);
+    const fs::path victim = dir / "victim.txt";
+    const std::string precious = "months of work\n";
+    {
+        std::ofstream(victim) << precious;
+    }
+    const auto mtime = fs::last_write_time(victim);
+    auto victim_intact = [&] {
+        std::ifstream in(victim);
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        return text == precious && fs::last_write_time(victim) == mtime;
+    };
+    RunInfo info;
+    info.run_id = "journal-link";
+    info.kind = "breakdown_ramp";
+    for (const fs::path& target : {fs::path("../victim.txt"), victim /* absolute */}) {
+        INFO(target);
+        // A new run whose journal name holds a planted link: refused, nothing written through it.
+        const fs::path fresh = out / "fresh.h5";
+        fs::remove(fresh);
+        fs::create_symlink(target, journal_path(fresh));
+        try {
+            (void)RunWriter::create(fresh, info, columns_for("breakdown_ramp"));
+            FAIL("created a journal through a symbolic link");
+        } catch (const StorageError& e) {
+            CHECK_THAT(e.what(), Catch::Contains(journal_path(fresh).string()) &&
+                                     Catch::Contains("is a symbolic link; refused"));
+        }
+        CHECK(victim_intact());
+        CHECK(fs::is_symlink(journal_path(fresh)));
+        fs::remove(journal_path(fresh));
+
+        // Resume of an unfinished run (writer closed without finish: aborted) with a link at its journal name.
+        const fs::path run = out / "run.h5";
+        fs::remove(run);
+        {
+            auto w = RunWriter::create(run, info, columns_for("breakdown_ramp"));
+            w.append({0.1, 1000});
+        }
+        fs::remove(journal_path(run));
+        fs::create_symlink(target, journal_path(run));
+        CHECK_THROWS_WITH(RunWriter::resume(run), Catch::Contains("is a symbolic link; refused"));
+        CHECK(victim_intact());
+        CHECK(RunReader::open(run).status() == RunStatus::aborted);  // still resumable once the link is gone
+        CHECK(fs::is_symlink(journal_path(run)));
+        fs::remove(journal_path(run));
+    }
+    // A running file (its writer alive in this process) whose journal was swapped for a link to a copy of itself:
+    // readers (h5 info, recover, resume) refuse it instead of following it.
+    const fs::path live = out / "live.h5";
+    auto w = RunWriter::create(live, info, columns_for("breakdown_ramp"));
+    w.append({0.1, 1000});
+    CHECK(RunReader::open(live).journal_rows() == 1);
+    fs::copy_file(journal_path(live), dir / "copy.journal");
+    fs::remove(journal_path(live));
+    fs::create_symlink("../copy.journal", journal_path(live));
+    CHECK_THROWS_WITH(RunReader::open(live), Catch::Contains("is a symbolic link; refused"));
+    CHECK_THROWS_WITH(recover(live, true), Catch::Contains("is a symbolic link; refused"));
+    CHECK(fs::is_symlink(journal_path(live)));
 }
