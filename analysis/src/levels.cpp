@@ -244,12 +244,19 @@ Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
     std::vector<double>& r_sorted = sc.r_sorted;
     std::vector<double>& y = sc.y;
     r_sorted.resize(r_ohm.size());
+    constexpr double dmax = std::numeric_limits<double>::max();
     std::size_t n_valid = 0;
-    for (double r : r_ohm) {  // branch-free compaction of the finite positive values
-        r_sorted[n_valid] = r;
-        n_valid += std::isfinite(r) & (r > 0);
+    for (double r : r_ohm) n_valid += (r > 0) & (r <= dmax);  // finite positive (vectorised count)
+    if (n_valid == r_ohm.size()) {  // usual: all valid (analyze_rh passes cleaned points)
+        std::copy(r_ohm.begin(), r_ohm.end(), r_sorted.begin());
+    } else {
+        n_valid = 0;
+        for (double r : r_ohm) {  // branch-free compaction of the finite positive values
+            r_sorted[n_valid] = r;
+            n_valid += (r > 0) & (r <= dmax);
+        }
+        r_sorted.resize(n_valid);
     }
-    r_sorted.resize(n_valid);
     const std::size_t n = r_sorted.size();
     const std::size_t min_pts = std::max<std::size_t>(1, opt.min_points);
     if (n < min_pts || n == 0) {
@@ -293,13 +300,21 @@ Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
         start.assign(n, 0);
         unsigned char* sp = start.data();
         std::size_t wide = 0;
-        for (std::size_t i = 0; i + 1 < n; ++i) {  // branch-free: gap i starts block i + 1
+        std::size_t first_tie = n;  // lowest i with gp[i] == t
+        for (std::size_t i = n - 1; i-- > 0;) {  // branch-free: gap i starts block i + 1
             const bool w = gp[i] > t;
             sp[i + 1] = static_cast<unsigned char>(w);
             wide += w;
+            first_tie = gp[i] == t ? i : first_tie;
+        }
+        // t is the ngaps-th widest gap, so usually ngaps - 1 gaps are wider and the first gap equal to t is
+        // the last one taken; with more ties, the lowest-index ones.
+        if (wide + 1 == ngaps && first_tie < n) {
+            sp[first_tie + 1] = 1;
+            ++wide;
         }
         for (std::size_t i = 0; i + 1 < n && wide < ngaps; ++i)
-            if (gp[i] == t) {
+            if (gp[i] == t && !sp[i + 1]) {
                 sp[i + 1] = 1;
                 ++wide;
             }
@@ -382,7 +397,6 @@ Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
     int* as = out.assignment.data();
     const double* rp = r_ohm.data();
     const std::size_t nr = r_ohm.size();
-    constexpr double dmax = std::numeric_limits<double>::max();
     for (std::size_t i = 0; i < nr; ++i) as[i] = ((rp[i] > 0) & (rp[i] <= dmax)) ? 0 : -1;
     for (std::size_t c = 0; c + 1 < best_k; ++c) {
         const double u = upper[c];
