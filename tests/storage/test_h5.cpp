@@ -182,9 +182,10 @@ TEST_CASE("a file replaced by a corrupt one of the same size and mtime is checke
     // The collection's first object (16-byte collection header, then index 2 bytes, refcount 2, reserved 4, size 8).
     std::string bad = bytes;
     REQUIRE(bad.size() >= at + 32);
-    REQUIRE((static_cast<unsigned char>(bad[at + 16]) | static_cast<unsigned char>(bad[at + 17])) != 0);  // not free space
+    // Its index is not 0 (0 is the free space).
+    REQUIRE((static_cast<unsigned char>(bad[at + 16]) | static_cast<unsigned char>(bad[at + 17])) != 0);
     const std::uint64_t huge = std::uint64_t{1} << 58;
-    for (int i = 0; i < 8; ++i) bad[at + 24 + static_cast<std::size_t>(i)] = static_cast<char>((huge >> (8 * i)) & 0xff);
+    for (std::size_t i = 0; i < 8; ++i) bad[at + 24 + i] = static_cast<char>((huge >> (8 * i)) & 0xff);
     const auto mtime = std::filesystem::last_write_time(path);
     const auto tmp = dir / "replacement.h5";
     {
