@@ -388,3 +388,44 @@ TEST_CASE("resume does not follow a run file's symbolic link out of the output d
         CHECK(fs::is_symlink(made));  // left as it was
     }
 }
+
+TEST_CASE("resume does not write through a row journal that is a symbolic link out of the output directory",
+          "[integration][security]") {
+    // `mtjlab run --resume` continues an unfinished run and replaces its stale row journal (<run>.h5.journal).
+    // Through a planted link it truncated and rewrote the link's target; storage now refuses the link.
+    test::TempDir dir("sec-journal-link");
+    const fs::path out = dir / "out";
+    write_file(dir / "r.toml", "kind = \"rh_loop\"\nname = \"rh\"\nfields_mT = [1.0, 0.0, -1.0, 0.0, 1.0, 2.0]\n"
+                               "settle_s = 0.01\n[read]\naverages = 1\n");
+    const std::string base = "run '" + (dir / "r.toml").string() + "' --station '" +
+                             (test::source_dir() / "recipes" / "station.example.toml").string() + "' -o '" +
+                             out.string() + "' --virtual";
+    // An unfinished run: injected instrument errors stop it (status failed). Which seed stops it after the run
+    // file exists depends on the message sequence, so try a few.
+    const fs::path made = out / "rh.h5";
+    bool unfinished = false;
+    for (int seed = 1; seed <= 40 && !unfinished; ++seed) {
+        fs::remove_all(out);
+        const auto r = test::run_cli(base + " --faults rate=0.05,seed=" + std::to_string(seed) + ",kinds=error");
+        unfinished = r.exit_code != 0 && fs::is_regular_file(made);
+    }
+    REQUIRE(unfinished);
+    const fs::path victim = dir / "victim.txt";
+    write_file(victim, "months of work\n");
+    const auto mtime = fs::last_write_time(victim);
+    const fs::path saved = dir / "unfinished.h5";
+    fs::copy_file(made, saved);
+    for (const fs::path& target : {fs::path("../victim.txt"), victim /* absolute */}) {
+        INFO(target);
+        fs::copy_file(saved, made, fs::copy_options::overwrite_existing);
+        fs::remove(out / "rh.h5.journal");
+        fs::create_symlink(target, out / "rh.h5.journal");
+        const auto r = test::run_cli(base + " --resume");
+        INFO(r.out << r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("rh.h5.journal: the row journal is a symbolic link; refused") != std::string::npos);
+        CHECK(test::slurp(victim) == "months of work\n");
+        CHECK(fs::last_write_time(victim) == mtime);
+        CHECK(fs::is_symlink(out / "rh.h5.journal"));  // left as it was
+    }
+}
