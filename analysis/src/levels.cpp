@@ -134,14 +134,23 @@ void lsd_passes(std::vector<std::uint64_t>& a, std::vector<std::uint64_t>& b, st
             ++count[3][(src[start[3] + i] >> shift) & 0xff];
         }
         for (std::size_t i = start[3] + len; i < n; ++i) ++count[3][(src[i] >> shift) & 0xff];
-        // Write positions: bucket by bucket, and within a bucket lane by lane.
+        // Write positions: bucket by bucket, and within a bucket lane by lane. Only the 256 bucket totals are
+        // summed serially; the lane offsets within each bucket are vectorised passes over the buckets.
+        std::uint32_t first[256];
+        for (std::size_t c = 0; c < 256; ++c) first[c] = count[0][c] + count[1][c] + count[2][c] + count[3][c];
         std::uint32_t run = 0;
-        for (std::size_t c = 0; c < 256; ++c)
-            for (std::size_t q = 0; q < lanes; ++q) {
-                const std::uint32_t m = count[q][c];
-                count[q][c] = run;
-                run += m;
-            }
+        for (std::size_t c = 0; c < 256; ++c) {
+            const std::uint32_t m = first[c];
+            first[c] = run;
+            run += m;
+        }
+        for (std::size_t c = 0; c < 256; ++c) {
+            const std::uint32_t m0 = count[0][c], m1 = count[1][c], m2 = count[2][c];
+            count[0][c] = first[c];
+            count[1][c] = first[c] + m0;
+            count[2][c] = first[c] + m0 + m1;
+            count[3][c] = first[c] + m0 + m1 + m2;
+        }
         for (std::size_t i = 0; i < len; ++i) {
             const std::uint64_t k0 = src[start[0] + i], k1 = src[start[1] + i], k2 = src[start[2] + i],
                                 k3 = src[start[3] + i];
