@@ -138,7 +138,6 @@ TEST_CASE("magnet and gaussmeter drivers close the field loop through the virtua
         CHECK(field(lab).si() == Approx(0.02));
         CHECK(gm.read_field().si() == Approx(0.02).margin(1e-4));
         bop.safe_state();
-        bop.session().sync();
         CHECK(field(lab).si() == Approx(0.0).margin(1e-12));
     }
     SECTION("Keithley 2400 over TCP") {
