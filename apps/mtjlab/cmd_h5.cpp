@@ -28,6 +28,8 @@ std::string writer_note(const storage::RunReader& r) {
 
 /// " (N of them only in the row journal ...)" for an unfinished run with journal rows, else "".
 std::string journal_note(const std::string& file, const storage::RunReader& r) {
+    if (r.from_journal_only())
+        return " (all from the row journal " + file + ".journal: the HDF5 file cannot be read; `mtjlab recover` rebuilds it)";
     if (r.journal_rows() == 0) return "";
     std::string note = " (" + std::to_string(r.journal_rows()) + " of them only in the row journal " + file + ".journal";
     if (!r.writer_alive().value_or(false)) note += "; `mtjlab recover` writes them into the file";
@@ -54,6 +56,7 @@ nlohmann::json to_json(const std::string& file, const storage::RunReader& r) {
         {"end_time", i.end_time},
         {"rows", r.size()},
         {"journal_rows", r.journal_rows()},
+        {"from_journal_only", r.from_journal_only()},
         {"recipe_name", i.recipe_name},
         {"recipe_text", i.recipe_text},
         {"parameters_json", i.parameters_json},

@@ -10,6 +10,7 @@
 #include <nmmintrin.h>
 #endif
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <bit>
@@ -30,7 +31,8 @@ namespace {
 // Header layout (docs/data-format.md): offsets in bytes.
 constexpr char magic[8] = {'M', 'T', 'J', 'L', 'J', 'R', 'N', 'L'};
 constexpr std::size_t off_version = 8, off_columns = 12, off_record_size = 16, off_capacity = 20,
-                      off_run_hash = 24, off_columns_hash = 28, off_header_crc = 36, off_base = 40;
+                      off_run_hash = 24, off_columns_hash = 28, off_manifest_size = 32, off_header_crc = 36,
+                      off_base = 40, off_manifest_crc = 48;
 constexpr std::size_t header_crc_span = 36;  // bytes 0..35 are covered by the header CRC
 
 #if defined(__x86_64__)
@@ -125,23 +127,30 @@ JournalIdentity journal_identity(std::string_view run_id, std::string_view start
 
 // ======================================================================= writer
 
-JournalWriter JournalWriter::create(const fs::path& path, const JournalIdentity& id, std::size_t capacity,
-                                    std::uint64_t base, bool sync) {
+JournalWriter JournalWriter::create(const fs::path& path, const JournalIdentity& id, std::size_t window,
+                                    std::uint64_t base, bool sync, std::string_view manifest) {
     if (id.columns == 0 || id.columns > journal_max_columns)
         throw StorageError(path.string() + ": journal: " + std::to_string(id.columns) + " columns (1.." +
                            std::to_string(journal_max_columns) + ")");
-    if (capacity == 0 || capacity > journal_max_capacity)
-        throw StorageError(path.string() + ": journal: capacity " + std::to_string(capacity) + " rows (1.." +
+    if (window == 0 || window > journal_max_capacity)
+        throw StorageError(path.string() + ": journal: window " + std::to_string(window) + " rows (1.." +
                            std::to_string(journal_max_capacity) + ")");
+    if (manifest.size() > journal_max_manifest_bytes)
+        throw StorageError(path.string() + ": journal: manifest of " + std::to_string(manifest.size()) +
+                           " bytes (at most " + std::to_string(journal_max_manifest_bytes) + ")");
+    const std::size_t manifest_padded = (manifest.size() + 7) / 8 * 8;  // records stay 8-byte aligned
     JournalWriter w;
     w.path_ = path;
+    w.records_offset_ = journal_header_size + manifest_padded;
     w.columns_ = id.columns;
     w.record_size_ = record_size_for(id.columns);
-    w.capacity_ = capacity;
+    w.capacity_ = window;
+    w.window_ = window;
     w.seed_ = id.run_hash;
     w.base_ = base;
+    w.next_ = base;
     w.sync_ = sync;
-    w.map_size_ = journal_header_size + capacity * w.record_size_;
+    w.map_size_ = w.records_offset_ + window * w.record_size_;
     // O_NOFOLLOW: a symbolic link planted at the journal's name (resume replaces a stale journal) must not make
     // mtjlab truncate and write the file it points to, outside the output directory.
     w.fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -157,10 +166,13 @@ JournalWriter JournalWriter::create(const fs::path& path, const JournalIdentity&
     store<std::uint32_t>(h + off_version, journal_format_version);
     store<std::uint32_t>(h + off_columns, id.columns);
     store<std::uint32_t>(h + off_record_size, static_cast<std::uint32_t>(w.record_size_));
-    store<std::uint32_t>(h + off_capacity, static_cast<std::uint32_t>(capacity));
+    store<std::uint32_t>(h + off_capacity, static_cast<std::uint32_t>(window));
     store<std::uint32_t>(h + off_run_hash, id.run_hash);
     store<std::uint32_t>(h + off_columns_hash, id.columns_hash);
+    store<std::uint32_t>(h + off_manifest_size, static_cast<std::uint32_t>(manifest_padded));
     store<std::uint32_t>(h + off_header_crc, crc32c(0, h, header_crc_span));
+    if (!manifest.empty()) std::memcpy(h + journal_header_size, manifest.data(), manifest.size());
+    store<std::uint32_t>(h + off_manifest_crc, crc32c(0, h + journal_header_size, manifest_padded));
     store<std::uint64_t>(h + off_base, base);
     if (sync) {
         if (::msync(w.map_, w.map_size_, MS_SYNC) != 0) sys_fail(path, "cannot sync the row journal");
@@ -185,10 +197,13 @@ JournalWriter& JournalWriter::operator=(JournalWriter&& o) noexcept {
         map_size_ = std::exchange(o.map_size_, 0);
         fd_ = std::exchange(o.fd_, -1);
         capacity_ = o.capacity_;
+        window_ = o.window_;
         record_size_ = o.record_size_;
+        records_offset_ = o.records_offset_;
         columns_ = o.columns_;
         seed_ = o.seed_;
         base_ = o.base_;
+        next_ = o.next_;
         sync_ = o.sync_;
     }
     return *this;
@@ -203,12 +218,33 @@ void JournalWriter::close() noexcept {
     fd_ = -1;
 }
 
+void JournalWriter::grow(std::size_t slots) {
+    const std::size_t new_size = records_offset_ + slots * record_size_;
+    if (new_size > journal_max_bytes)
+        throw StorageError(path_.string() + ": the run outgrew the row journal's limit of " +
+                           std::to_string(journal_max_bytes >> 30) + " GiB (" + std::to_string(capacity_) +
+                           " rows); split the run");
+    // ftruncate is one step for a concurrent reader or a kill: the file is either the old or the new whole
+    // number of windows, and the new slots read as zero (never a committed record).
+    if (::ftruncate(fd_, static_cast<off_t>(new_size)) != 0) sys_fail(path_, "cannot grow the row journal");
+    if (sync_ && ::fdatasync(fd_) != 0) sys_fail(path_, "cannot sync the row journal");
+    void* m = ::mremap(map_, map_size_, new_size, MREMAP_MAYMOVE);
+    if (m == MAP_FAILED) sys_fail(path_, "cannot map the grown row journal");
+    map_ = static_cast<unsigned char*>(m);
+    map_size_ = new_size;
+    capacity_ = slots;
+}
+
 void JournalWriter::append(std::uint64_t row, const double* values) {
     if (!map_) throw StorageError(path_.string() + ": row journal is closed");
-    if (row < base_ || row - base_ >= capacity_)
-        throw StorageError(path_.string() + ": row " + std::to_string(row) + " outside the journal window " +
-                           std::to_string(base_) + ".." + std::to_string(base_ + capacity_ - 1));
-    unsigned char* rec = map_ + journal_header_size + static_cast<std::size_t>(row - base_) * record_size_;
+    if (row != next_)
+        throw StorageError(path_.string() + ": row " + std::to_string(row) + " appended, but the next row is " +
+                           std::to_string(next_) + " (rows are stored once, in order)");
+    if (row - base_ >= capacity_) {
+        const std::uint64_t need = row - base_ + 1;
+        grow(static_cast<std::size_t>((need + window_ - 1) / window_ * window_));
+    }
+    unsigned char* rec = map_ + records_offset_ + static_cast<std::size_t>(row - base_) * record_size_;
     const std::size_t payload = 8u * columns_;
     std::memcpy(rec, values, payload);
     const std::uint64_t word = commit_word(row, record_crc(seed_, row, rec, payload));
@@ -223,14 +259,7 @@ void JournalWriter::append(std::uint64_t row, const double* values) {
         if (::msync(reinterpret_cast<void*>(start), end - start, MS_SYNC) != 0)
             sys_fail(path_, "cannot sync the row journal");
     }
-}
-
-void JournalWriter::rebase(std::uint64_t base) {
-    if (!map_) throw StorageError(path_.string() + ": row journal is closed");
-    base_ = base;
-    std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(map_ + off_base))
-        .store(base, std::memory_order_release);
-    if (sync_ && ::msync(map_, journal_header_size, MS_SYNC) != 0) sys_fail(path_, "cannot sync the row journal");
+    ++next_;
 }
 
 void JournalWriter::remove() {
@@ -241,7 +270,8 @@ void JournalWriter::remove() {
 
 // ======================================================================= reader
 
-JournalContents read_journal(const fs::path& path, const JournalIdentity& expected) {
+namespace {
+JournalContents read_journal_impl(const fs::path& path, const JournalIdentity* expected) {
     const std::string p = path.string();
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == ELOOP) refuse_link(path);
@@ -272,8 +302,8 @@ JournalContents read_journal(const fs::path& path, const JournalIdentity& expect
     if (load<std::uint32_t>(h + off_header_crc) != crc32c(0, h, header_crc_span))
         throw StorageError(p + ": row journal header is corrupt (CRC mismatch)");
     const auto version = load<std::uint32_t>(h + off_version);
-    if (version != journal_format_version)
-        throw StorageError(p + ": row journal format version " + std::to_string(version) + " is not supported (reads " +
+    if (version != 1 && version != journal_format_version)
+        throw StorageError(p + ": row journal format version " + std::to_string(version) + " is not supported (reads 1.." +
                            std::to_string(journal_format_version) + ")");
     const auto columns = load<std::uint32_t>(h + off_columns);
     const auto record_size = load<std::uint32_t>(h + off_record_size);
@@ -282,24 +312,45 @@ JournalContents read_journal(const fs::path& path, const JournalIdentity& expect
         capacity > journal_max_capacity)
         throw StorageError(p + ": row journal header is invalid (" + std::to_string(columns) + " columns, " +
                            std::to_string(record_size) + "-byte records, capacity " + std::to_string(capacity) + ")");
-    const std::uint64_t want = journal_header_size + std::uint64_t{capacity} * record_size;
-    if (size != want)
+    const auto manifest_bytes = load<std::uint32_t>(h + off_manifest_size);  // 0 (reserved) in version 1
+    if (manifest_bytes % 8 != 0 || manifest_bytes > journal_max_manifest_bytes ||
+        manifest_bytes > size - journal_header_size)
+        throw StorageError(p + ": row journal header is invalid (manifest of " + std::to_string(manifest_bytes) +
+                           " bytes)");
+    // Version 2 grows by whole windows of `capacity` records; version 1 is exactly one window.
+    const std::uint64_t window_bytes = std::uint64_t{capacity} * record_size;
+    const std::uint64_t body_bytes = size - journal_header_size - manifest_bytes;
+    if (body_bytes == 0 || body_bytes % window_bytes != 0 || (version == 1 && body_bytes != window_bytes))
         throw StorageError(p + ": row journal is " + std::to_string(size) + " bytes; its header says " +
-                           std::to_string(want));
-    if (columns != expected.columns || load<std::uint32_t>(h + off_columns_hash) != expected.columns_hash)
+                           std::to_string(journal_header_size + manifest_bytes) + " + " +
+                           (version == 1 ? std::string("") : std::string("k x ")) + std::to_string(window_bytes));
+    if (size > journal_max_bytes)
+        throw StorageError(p + ": row journal is " + std::to_string(size) + " bytes, beyond the limit of " +
+                           std::to_string(journal_max_bytes) + "");
+    const std::size_t slots = static_cast<std::size_t>(body_bytes / record_size);
+    if (expected && (columns != expected->columns || load<std::uint32_t>(h + off_columns_hash) != expected->columns_hash))
         throw StorageError(p + ": row journal does not match its run file (other columns: " + std::to_string(columns) +
-                           " vs " + std::to_string(expected.columns) + "); move it away and run mtjlab recover");
+                           " vs " + std::to_string(expected->columns) + "); move it away and run mtjlab recover");
     const auto seed = load<std::uint32_t>(h + off_run_hash);
-    if (seed != expected.run_hash)
+    if (expected && seed != expected->run_hash)
         throw StorageError(p + ": row journal belongs to another run than its run file (run id/start time differ); "
                                "move it away and run mtjlab recover");
     JournalContents out;
+    out.identity = {seed, load<std::uint32_t>(h + off_columns_hash), columns};
     out.base = load<std::uint64_t>(h + off_base);
-    std::vector<unsigned char> body(static_cast<std::size_t>(want - journal_header_size));
-    read_at(body.data(), body.size(), journal_header_size);
+    if (manifest_bytes > 0) {
+        std::string m(manifest_bytes, '\0');
+        read_at(reinterpret_cast<unsigned char*>(m.data()), m.size(), journal_header_size);
+        if (load<std::uint32_t>(h + off_manifest_crc) != crc32c(0, m.data(), m.size()))
+            throw StorageError(p + ": row journal manifest is corrupt (CRC mismatch)");
+        m.erase(m.find_last_not_of('\0') + 1);  // the padding
+        out.manifest = std::move(m);
+    }
+    std::vector<unsigned char> body(static_cast<std::size_t>(body_bytes));
+    read_at(body.data(), body.size(), journal_header_size + manifest_bytes);
     const std::size_t payload = 8u * columns;
-    out.values.reserve(std::size_t{capacity} * columns);
-    for (std::size_t k = 0; k < capacity; ++k) {
+    out.values.reserve(slots * columns);
+    for (std::size_t k = 0; k < slots; ++k) {
         const unsigned char* rec = body.data() + k * record_size;
         const std::uint64_t row = out.base + k;
         const auto word = load<std::uint64_t>(rec + payload);
@@ -309,7 +360,7 @@ JournalContents read_journal(const fs::path& path, const JournalIdentity& expect
             // whose payload was being copied when the writer died all carry a commit word naming another row.
             out.torn_tail = static_cast<std::uint32_t>(word >> 32) == static_cast<std::uint32_t>(row) && word != 0;
             // Committed records after a bad one would be lost silently: refuse instead.
-            for (std::size_t j = k + 1; j < capacity; ++j) {
+            for (std::size_t j = k + 1; j < slots; ++j) {
                 const unsigned char* later = body.data() + j * record_size;
                 const std::uint64_t lrow = out.base + j;
                 if (load<std::uint64_t>(later + payload) == commit_word(lrow, record_crc(seed, lrow, later, payload)))
@@ -325,5 +376,13 @@ JournalContents read_journal(const fs::path& path, const JournalIdentity& expect
     }
     return out;
 }
+
+}  // namespace
+
+JournalContents read_journal(const fs::path& path, const JournalIdentity& expected) {
+    return read_journal_impl(path, &expected);
+}
+
+JournalContents read_journal_unverified(const fs::path& path) { return read_journal_impl(path, nullptr); }
 
 }  // namespace mtjlab::storage

@@ -15,6 +15,8 @@
 #include <limits>
 #include <regex>
 
+#include <nlohmann/json.hpp>
+
 #include "mtjlab/core/error.hpp"
 #include "mtjlab/core/log.hpp"
 #include "mtjlab/core/version.hpp"
@@ -34,6 +36,9 @@ constexpr std::size_t time_len = 40;
 constexpr std::size_t error_len = 1024;
 constexpr std::size_t writer_len = 256;
 constexpr const char* recovered_message = "writer died (recovered by mtjlab recover)";
+constexpr const char* recovered_from_journal_message =
+    "writer died inside an HDF5 write that left the file unreadable (recovered by mtjlab recover from the row "
+    "journal; the damaged file is kept as <file>.damaged)";
 
 std::string host_name() {
     char buf[256] = {};
@@ -172,6 +177,83 @@ void publish(const fs::path& tmp, const fs::path& path, Durability durability) {
     if (durability == Durability::power_loss) fsync_dir(path);
 }
 
+/// The journal's manifest (docs/data-format.md, "Row journal"): what write_layout needs to rebuild the run
+/// file from the journal alone.
+std::string journal_manifest(const RunInfo& info, const std::vector<ColumnSpec>& columns) {
+    nlohmann::json cols = nlohmann::json::array();
+    for (const auto& c : columns)
+        cols.push_back({{"name", c.name},
+                        {"units", c.units},
+                        {"description", c.description},
+                        {"type", c.type == ColumnType::int32 ? "int32" : "float64"},
+                        {"role", role_name(c.role)}});
+    const nlohmann::json m = {
+        {"manifest", "mtjlab-run-journal"}, {"manifest_version", 1},
+        {"run_id", info.run_id},           {"kind", info.kind},
+        {"recipe_name", info.recipe_name}, {"recipe_text", info.recipe_text},
+        {"parameters_json", info.parameters_json}, {"station_toml", info.station_toml},
+        {"instruments_json", info.instruments_json}, {"virtual", info.virtual_run},
+        {"wafer_id", info.device.wafer_id}, {"die", info.device.die},
+        {"device", info.device.device},    {"thickness_nm", info.device.thickness_nm},
+        {"cells", info.device.cells},      {"start_time", info.start_time},
+        {"mtjlab_version", info.mtjlab_version.empty() ? std::string(mtjlab::version()) : info.mtjlab_version},
+        {"mtjlab_git_hash", info.mtjlab_git_hash.empty() ? std::string(mtjlab::git_hash()) : info.mtjlab_git_hash},
+        {"writer", writer_id()},           {"columns", cols}};
+    // Invalid UTF-8 in a recipe or reply must not make the journal fail: replace it (the HDF5 file keeps
+    // the exact bytes).
+    return m.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+struct Manifest {
+    RunInfo info;
+    std::vector<ColumnSpec> columns;
+    std::string writer;
+};
+
+Manifest parse_manifest(const std::string& text, const fs::path& journal) {
+    try {
+        const auto m = nlohmann::json::parse(text);
+        if (m.at("manifest") != "mtjlab-run-journal" || m.at("manifest_version") != 1)
+            throw StorageError(journal.string() + ": row journal manifest of an unknown kind or version");
+        Manifest out;
+        auto& i = out.info;
+        i.run_id = m.at("run_id").get<std::string>();
+        i.kind = m.at("kind").get<std::string>();
+        i.recipe_name = m.at("recipe_name").get<std::string>();
+        i.recipe_text = m.at("recipe_text").get<std::string>();
+        i.parameters_json = m.at("parameters_json").get<std::string>();
+        i.station_toml = m.at("station_toml").get<std::string>();
+        i.instruments_json = m.at("instruments_json").get<std::string>();
+        i.virtual_run = m.at("virtual").get<bool>();
+        i.device.wafer_id = m.at("wafer_id").get<std::string>();
+        i.device.die = m.at("die").get<int>();
+        i.device.device = m.at("device").get<int>();
+        i.device.thickness_nm = m.at("thickness_nm").get<double>();
+        i.device.cells = m.at("cells").get<int>();
+        i.start_time = m.at("start_time").get<std::string>();
+        i.mtjlab_version = m.at("mtjlab_version").get<std::string>();
+        i.mtjlab_git_hash = m.at("mtjlab_git_hash").get<std::string>();
+        i.file_format_version = format_version;
+        i.status = RunStatus::running;
+        out.writer = m.at("writer").get<std::string>();
+        for (const auto& c : m.at("columns")) {
+            ColumnSpec spec;
+            spec.name = c.at("name").get<std::string>();
+            spec.units = c.at("units").get<std::string>();
+            spec.description = c.at("description").get<std::string>();
+            spec.type = c.at("type") == "int32" ? ColumnType::int32 : ColumnType::float64;
+            spec.role = c.at("role") == "swept" ? ColumnRole::swept : ColumnRole::measured;
+            out.columns.push_back(std::move(spec));
+        }
+        validate_columns(out.columns);
+        return out;
+    } catch (const nlohmann::json::exception& e) {
+        throw StorageError(journal.string() + ": row journal manifest is invalid: " + e.what());
+    } catch (const InputError& e) {
+        throw StorageError(journal.string() + ": row journal manifest is invalid: " + e.what());
+    }
+}
+
 }  // namespace
 
 std::string utc_now_iso8601() {
@@ -201,7 +283,7 @@ struct RunWriter::Impl {
     bool finished = false;
     std::vector<double> dbuf;
     std::vector<std::int32_t> ibuf;
-    JournalWriter journal;           // closed when options.batch_rows == 0
+    JournalWriter journal;           // every row of the run (from row 0), until finish
     std::vector<double> pending;     // rows written - rows, row-major, waiting for the next batch
     std::chrono::steady_clock::time_point last_batch = std::chrono::steady_clock::now();
 
@@ -228,21 +310,34 @@ struct RunWriter::Impl {
         }
         written += n;
     }
-    /// The rows waiting in the journal go to HDF5 with one flush; then the journal starts after them.
+    /// The rows waiting in the journal go to HDF5 with one flush. They stay in the journal: a kill inside
+    /// this write can tear the HDF5 chunk index, which can make rows of earlier batches unreadable too.
     void flush_batch() {
         if (written < rows) {
             write_block(pending.data(), rows - written);
             pending.clear();
             make_durable();
         }
-        if (journal.is_open() && journal.base() != written) journal.rebase(written);
         last_batch = std::chrono::steady_clock::now();
     }
-    void open_journal(const std::string& run_id, const std::string& start_time) {
-        if (options.batch_rows == 0) return;
-        journal = JournalWriter::create(journal_path(path), journal_identity(run_id, start_time, columns),
-                                        options.batch_rows, written, options.durability == Durability::power_loss);
-        pending.reserve(options.batch_rows * columns.size());
+    /// Starts the journal at row 0 and copies the `written` rows already in the HDF5 file into it (resume),
+    /// so that it holds the whole run.
+    void open_journal(const RunInfo& info) {
+        const std::size_t window = std::max<std::size_t>(options.batch_rows, 1024);
+        journal = JournalWriter::create(journal_path(path), journal_identity(info.run_id, info.start_time, columns),
+                                        window, 0, options.durability == Durability::power_loss,
+                                        journal_manifest(info, columns));
+        if (written > 0) {
+            const std::size_t nc = columns.size();
+            std::vector<double> values(written * nc);
+            std::vector<double> col(written);
+            for (std::size_t c = 0; c < nc; ++c) {
+                l.data[c].read_1d(0, written, H5T_NATIVE_DOUBLE, col.data());
+                for (std::size_t r = 0; r < written; ++r) values[r * nc + c] = col[r];
+            }
+            for (std::size_t r = 0; r < written; ++r) journal.append(r, values.data() + r * nc);
+        }
+        pending.reserve(std::min<std::size_t>(options.batch_rows, 1u << 16) * columns.size());
     }
 };
 
@@ -321,15 +416,17 @@ RunWriter RunWriter::create(const fs::path& path, const RunInfo& info, const std
                               path.string(), i.run_id, i.kind, columns.size(), options.batch_rows);
     RunWriter w(std::move(impl));
     // If this throws, the writer's destructor records `aborted` in the (still empty) run file.
-    w.impl_->open_journal(i.run_id, i.start_time);
+    w.impl_->open_journal(i);
     return w;
 }
 
 RunWriter RunWriter::resume(const fs::path& path, WriterOptions options) {
     check_options(path, options);
     bool orphaned = false;
+    RunInfo info;
     {
         RunReader r = RunReader::open(path);
+        info = r.info();
         if (r.status() == RunStatus::complete)
             throw InputError(path.string() + ": run is complete; refusing to resume it");
         // Its writer died: recover first, which also writes the journal's rows into the file (and refuses
@@ -390,7 +487,9 @@ RunWriter RunWriter::resume(const fs::path& path, WriterOptions options) {
     impl->make_durable();
     log::get("storage")->info("{}: resumed after {} rows", path.string(), rows);
     RunWriter w(std::move(impl));
-    w.impl_->open_journal(run_id, start_time);  // replaces a stale journal of a finished session
+    info.run_id = run_id;
+    info.start_time = start_time;
+    w.impl_->open_journal(info);  // replaces a stale journal of a finished session
     return w;
 }
 
@@ -416,24 +515,12 @@ void RunWriter::append_rows(std::span<const double> values, std::size_t n) {
                                  "' holds integers; got " + std::to_string(v));
         }
     }
-    if (!m.journal.is_open() || n > m.journal.room(m.rows)) {
-        // No journal, or a block larger than the batch: straight to HDF5 (after the waiting rows), one flush.
-        if (m.written < m.rows) {
-            m.write_block(m.pending.data(), m.rows - m.written);
-            m.pending.clear();
-        }
-        m.write_block(values.data(), n);
-        m.make_durable();
-        m.rows += n;
-        if (m.journal.is_open()) m.journal.rebase(m.written);
-        m.last_batch = std::chrono::steady_clock::now();
-        return;
-    }
+    if (!m.journal.is_open()) throw StorageError(m.path.string() + ": the row journal is closed; cannot append");
     for (std::size_t r = 0; r < n; ++r) m.journal.append(m.rows + r, values.data() + r * nc);
     m.pending.insert(m.pending.end(), values.begin(), values.end());
     m.rows += n;
     // Acknowledged (the journal holds them). A full batch, or an old one, goes to HDF5 now.
-    if (m.journal.room(m.rows) == 0 ||
+    if (m.rows - m.written >= m.options.batch_rows ||
         std::chrono::duration<double>(std::chrono::steady_clock::now() - m.last_batch).count() >=
             m.options.batch_interval_s)
         m.flush_batch();
@@ -491,6 +578,9 @@ struct RunReader::Impl {
     std::string writer;
     std::size_t hdf5_rows = 0;                  // complete rows in the HDF5 file
     std::size_t journal_rows = 0;               // rows after them, only in the journal
+    bool has_journal = false;                   // an unfinished run with a row journal: its rows come from there
+    bool journal_only = false;                  // the HDF5 file was unreadable: everything from the journal
+    std::string hdf5_error;                     // why (journal_only)
     std::size_t journal_base = 0;               // row number of the journal's first committed row
     std::vector<std::vector<double>> journal;   // per column, every committed journal row (from journal_base)
 
@@ -509,6 +599,7 @@ struct RunReader::Impl {
     /// Rows of an unfinished run that are only in its row journal (docs/data-format.md, "Row journal").
     void read_journal_rows() {
         journal_rows = 0;
+        has_journal = false;
         journal.assign(columns.size(), {});
         if (info.status != RunStatus::running) return;  // finished runs have every row in HDF5
         const fs::path jp = journal_path(path);
@@ -530,11 +621,18 @@ struct RunReader::Impl {
             throw StorageError(jp.string() + ": row journal starts at row " + std::to_string(jc.base) +
                                " but the run file holds only " + std::to_string(hdf5_rows) +
                                " complete rows (journal of another copy of this run?)");
-        // Rows base.. are the journal's: the acknowledged values. HDF5 rows from base on come from a batch
-        // that may have been cut by the kill, so where both have a row the journal's value is used.
+        // Rows base.. are the journal's: the acknowledged values. Where HDF5 has a copy it is not read at all:
+        // a kill inside a batch write may have cut that batch short or torn the chunk index (which can make
+        // rows of earlier batches unreadable). A version-2 journal starts at row 0, so an unfinished run is
+        // read entirely from its journal; a version-1 journal only from its base on.
+        set_journal(jc);
+    }
+    void set_journal(const JournalContents& jc) {
+        has_journal = true;
         journal_base = static_cast<std::size_t>(jc.base);
         journal_rows = journal_base + jc.rows > hdf5_rows ? journal_base + jc.rows - hdf5_rows : 0;
         const std::size_t nc = columns.size();
+        journal.assign(nc, {});
         for (std::size_t c = 0; c < nc; ++c) {
             journal[c].resize(jc.rows);
             for (std::size_t r = 0; r < jc.rows; ++r) journal[c][r] = jc.values[r * nc + c];
@@ -552,12 +650,61 @@ RunReader::RunReader(RunReader&&) noexcept = default;
 RunReader& RunReader::operator=(RunReader&&) noexcept = default;
 RunReader::~RunReader() = default;
 
+namespace {
+/// An unfinished run whose HDF5 file cannot be read (a kill inside a batch write tore its metadata): the run
+/// as its row journal holds it (manifest + every acknowledged row), or nullptr when there is no version-2
+/// journal next to it. Throws StorageError when there is one but it is unusable.
+std::unique_ptr<RunReader::Impl> open_from_journal(const fs::path& path, const std::string& hdf5_error) {
+    const fs::path jp = journal_path(path);
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(jp, ec)) || ec) return nullptr;
+    JournalContents jc = read_journal_unverified(jp);
+    if (jc.manifest.empty()) return nullptr;  // version 1: rows without the run's description
+    Manifest mf = parse_manifest(jc.manifest, jp);
+    const JournalIdentity id = journal_identity(mf.info.run_id, mf.info.start_time, mf.columns);
+    if (id.run_hash != jc.identity.run_hash || id.columns_hash != jc.identity.columns_hash ||
+        id.columns != jc.identity.columns)
+        throw StorageError(jp.string() + ": row journal manifest does not match its header");
+    if (jc.base != 0)
+        throw StorageError(jp.string() + ": row journal starts at row " + std::to_string(jc.base) +
+                           "; the rows before it were only in the unreadable run file");
+    auto m = std::make_unique<RunReader::Impl>();
+    m->path = path;
+    m->info = std::move(mf.info);
+    m->writer = std::move(mf.writer);
+    m->journal_only = true;
+    m->hdf5_error = hdf5_error;
+    for (auto& spec : mf.columns) m->columns.push_back({std::move(spec), 0});
+    m->set_journal(jc);
+    log::get("storage")->warn("{}: the HDF5 file cannot be read ({}); the run is read from its row journal ({} rows)",
+                              path.string(), hdf5_error, jc.rows);
+    return m;
+}
+}  // namespace
+
 RunReader RunReader::open(const fs::path& path) {
     const std::string p = path.string();
     std::error_code ec;
     if (!fs::exists(path, ec)) throw StorageError(p + ": no such file");
     if (!fs::is_regular_file(path, ec)) throw StorageError(p + ": not a regular file");
     if (::access(p.c_str(), R_OK) != 0) throw StorageError(p + ": cannot read: " + std::strerror(errno));
+    try {
+        return RunReader(open_hdf5(path));
+    } catch (const StorageError& e) {
+        // The HDF5 file is damaged. If it belongs to an unfinished run, its row journal holds the whole run.
+        std::unique_ptr<Impl> m;
+        try {
+            m = open_from_journal(path, e.what());
+        } catch (const StorageError& je) {
+            throw StorageError(std::string(e.what()) + "; its row journal cannot stand in: " + je.what());
+        }
+        if (!m) throw;
+        return RunReader(std::move(m));
+    }
+}
+
+std::unique_ptr<RunReader::Impl> RunReader::open_hdf5(const fs::path& path) {
+    const std::string p = path.string();
     if (!h5::is_hdf5(p)) throw StorageError(p + ": not an HDF5 file");
     auto m = std::make_unique<Impl>();
     m->path = path;
@@ -635,7 +782,7 @@ RunReader RunReader::open(const fs::path& path) {
     } catch (const StorageError& e) {
         throw StorageError(std::string(e.what()) + (m->swmr ? " (file opened in SWMR-read mode)" : ""));
     }
-    return RunReader(std::move(m));
+    return m;
 }
 
 const RunInfo& RunReader::info() const { return impl_->info; }
@@ -656,19 +803,26 @@ std::size_t RunReader::size() const { return impl_->hdf5_rows + impl_->journal_r
 std::size_t RunReader::journal_rows() const { return impl_->journal_rows; }
 
 std::vector<double> RunReader::column(std::string_view name) const {
-    const std::size_t i = impl_->index_of(name);
-    std::vector<double> v(impl_->hdf5_rows);
-    impl_->data[i].read_1d(0, v.size(), H5T_NATIVE_DOUBLE, v.data());
-    const auto& j = impl_->journal[i];
-    for (std::size_t r = 0; r < j.size(); ++r) {
-        const std::size_t row = impl_->journal_base + r;
-        if (row < v.size()) v[row] = j[r];  // also in HDF5 (a batch the writer may not have finished)
-        else v.push_back(j[r]);
+    const auto& m = *impl_;
+    const std::size_t i = m.index_of(name);
+    std::vector<double> v(size());
+    if (!m.has_journal) {
+        m.data[i].read_1d(0, v.size(), H5T_NATIVE_DOUBLE, v.data());
+        return v;
     }
+    // From the journal where it has the row; HDF5 only before its first row (version-1 journals) and after
+    // its last (rows written to HDF5 but never acknowledged; not produced by version 2).
+    const auto& j = m.journal[i];
+    const std::size_t first = m.journal_base, end = first + j.size();
+    if (first > 0) m.data[i].read_1d(0, first, H5T_NATIVE_DOUBLE, v.data());
+    std::copy(j.begin(), j.end(), v.begin() + static_cast<std::ptrdiff_t>(first));
+    if (m.hdf5_rows > end) m.data[i].read_1d(end, m.hdf5_rows - end, H5T_NATIVE_DOUBLE, v.data() + end);
     return v;
 }
 
 bool RunReader::opened_swmr() const { return impl_->swmr; }
+bool RunReader::from_journal_only() const { return impl_->journal_only; }
+const std::string& RunReader::hdf5_error() const { return impl_->hdf5_error; }
 const std::string& RunReader::writer() const { return impl_->writer; }
 
 std::optional<bool> RunReader::writer_alive() const {
@@ -687,6 +841,13 @@ std::optional<bool> RunReader::writer_alive() const {
 }
 
 void RunReader::refresh() {
+    if (impl_->journal_only) {
+        std::vector<ColumnSpec> specs;
+        for (const auto& c : impl_->columns) specs.push_back(c.spec);
+        impl_->set_journal(read_journal(journal_path(impl_->path),
+                                        journal_identity(impl_->info.run_id, impl_->info.start_time, specs)));
+        return;
+    }
     // (Within one process HDF5 shares the file with the writer: nothing to refresh, just re-read.)
     if (impl_->swmr) {
         for (auto& d : impl_->data) d.refresh();
@@ -717,8 +878,10 @@ RecoverResult recover(const fs::path& path, bool force) {
     RunInfo info;
     std::vector<ColumnSpec> specs;
     std::vector<std::vector<double>> values;
+    bool journal_only = false;
     {
         RunReader r = RunReader::open(path);
+        journal_only = r.from_journal_only();
         res.status = r.status();
         res.rows = r.size();
         if (!r.opened_swmr() && r.status() != RunStatus::running) {
@@ -742,7 +905,7 @@ RecoverResult recover(const fs::path& path, bool force) {
     }
     if (info.status == RunStatus::running) {
         info.status = RunStatus::interrupted;
-        info.error_message = recovered_message;
+        info.error_message = journal_only ? recovered_from_journal_message : recovered_message;
         info.end_time = utc_now_iso8601();
     }
     res.status = info.status;
@@ -773,6 +936,12 @@ RecoverResult recover(const fs::path& path, bool force) {
     } catch (...) {
         fs::remove(tmp, ec);
         throw;
+    }
+    // A damaged original is kept beside the recovered file for inspection (the journal held every row).
+    if (journal_only && ::rename(p.c_str(), (p + ".damaged").c_str()) != 0) {
+        const int err = errno;
+        fs::remove(tmp, ec);
+        throw StorageError(p + ": cannot keep the damaged file as " + p + ".damaged: " + std::strerror(err));
     }
     if (::rename(tmp.c_str(), p.c_str()) != 0) {
         const int err = errno;

@@ -91,6 +91,7 @@ TEST_CASE("SIGKILL at random moments never loses an acknowledged row", "[integra
     int torn = 0;      // kills that left columns of different lengths (inside an append)
     int unacked = 0;   // kills after a row was durable but before its acknowledgement was printed
     int from_journal = 0;  // kills that left acknowledged rows only in the row journal
+    int hdf5_torn = 0;     // kills that left the HDF5 file unreadable (read from the journal alone)
     std::size_t total_acked = 0;
     for (int it = 0; it < kills; ++it) {
         const auto path = (dir / ("crash-" + std::to_string(it) + ".h5")).string();
@@ -98,8 +99,8 @@ TEST_CASE("SIGKILL at random moments never loses an acknowledged row", "[integra
         const bool before_created = rng() % 12 == 0;
         const std::size_t wait_acks = rng() % 3 == 0 ? rng() % 5 : rng() % 150;
         const auto extra_us = static_cast<unsigned>(before_created ? rng() % 30000 : rng() % 3000);
-        // Row-journal batches: none (every append flushes HDF5), small (kills land in batch writes and
-        // journal rebases) and the default (everything since the start is only in the journal).
+        // Row-journal batches: none (every append also writes and flushes HDF5), small (kills land in batch
+        // writes) and the default (everything since the start is only in the journal).
         const char* batch = std::array<const char*, 4>{"0", "16", "64", "1024"}[static_cast<std::size_t>(it % 4)];
         INFO("iteration " << it << ": wait " << wait_acks << " acks, then " << extra_us << " us, batch " << batch
                           << (before_created ? " (kill during create)" : ""));
@@ -124,14 +125,17 @@ TEST_CASE("SIGKILL at random moments never loses an acknowledged row", "[integra
         // 1. Directly readable (SWMR read), unfinished, every acknowledged row present and correct.
         {
             const auto r = RunReader::open(path);
-            CHECK(r.opened_swmr());
+            // SWMR read; or, when the kill tore the HDF5 metadata beyond opening, the row journal alone.
+            CHECK((r.opened_swmr() || r.from_journal_only()));
+            if (r.from_journal_only()) ++hdf5_torn;
             REQUIRE(r.status() == RunStatus::running);
             REQUIRE(r.writer_alive() == std::optional<bool>(false));
             const std::size_t n = check_rows(r);
             REQUIRE(n >= o.acked);
             if (n > o.acked) ++unacked;
             if (r.journal_rows() > 0) ++from_journal;
-            if (std::string(batch) == "0") CHECK(r.journal_rows() == 0);
+            // Every append also goes to HDF5: at most the one the kill interrupted (<= 12 rows) is journal-only.
+            if (std::string(batch) == "0") CHECK(r.journal_rows() <= 12);
             std::size_t longest = 0;
             for (const auto& c : r.columns()) longest = std::max(longest, c.length);
             if (longest > n) ++torn;
@@ -180,7 +184,8 @@ TEST_CASE("SIGKILL at random moments never loses an acknowledged row", "[integra
     WARN("crash test: " << kills << " SIGKILLs (" << early << " during create), " << total_acked
                         << " acknowledged rows, " << torn << " torn appends, " << unacked
                         << " durable-but-unacknowledged, " << from_journal << " with rows only in the journal, "
-                        << via_cli << " recovered via CLI, " << resumed << " resumed");
+                        << via_cli << " recovered via CLI, " << resumed << " resumed, " << hdf5_torn
+                        << " HDF5 files unreadable without the journal");
     CHECK(kills - early >= 50);
     CHECK(from_journal >= 10);
     CHECK(via_cli >= 5);

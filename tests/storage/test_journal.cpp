@@ -93,40 +93,75 @@ TEST_CASE("CRC-32C: the standard check value, chaining, hardware and table agree
         for (std::uint32_t seed : {0u, 0xDEADBEEFu}) CHECK(crc32c(seed, data.data(), n) == crc32c_software(seed, data.data(), n));
 }
 
-TEST_CASE("row journal: committed rows read back, a rebase starts a new window, zero slots never count", "[unit]") {
+TEST_CASE("row journal: committed rows read back, it grows by whole windows and keeps every row, zero slots never count",
+          "[unit]") {
+    test::TempDir dir("journal");
+    const auto path = dir / "j.journal";
+    const auto id = test_identity();
+    const std::size_t record = 8 * 2 + 8;
+    {
+        auto w = JournalWriter::create(path, id, 4, 0, false);
+        CHECK(read_journal(path, id).rows == 0);  // zero-filled slots
+        CHECK(fs::file_size(path) == journal_header_size + 4 * record);
+        for (std::size_t i = 0; i < 3; ++i) w.append(i, row_values(i, 2).data());
+        auto j = read_journal(path, id);
+        CHECK(j.base == 0);
+        CHECK(j.rows == 3);
+        CHECK_FALSE(j.torn_tail);
+        CHECK(j.values == std::vector<double>{0, 1, 10, 11, 20, 21});
+        // Beyond the first window: the file grows by one window at a time, every row stays.
+        for (std::size_t i = 3; i < 10; ++i) w.append(i, row_values(i, 2).data());
+        CHECK(w.capacity() == 12);
+        CHECK(fs::file_size(path) == journal_header_size + 12 * record);
+        j = read_journal(path, id);
+        CHECK(j.rows == 10);
+        CHECK(j.values.size() == 20);
+        CHECK(j.values[18] == 90);
+        CHECK(j.values[19] == 91);
+        CHECK_THROWS_AS(w.append(3, row_values(3, 2).data()), StorageError);  // stored already: never twice
+        CHECK_THROWS_AS(w.append(11, row_values(11, 2).data()), StorageError);  // a gap
+        // The destructor keeps the file (it holds acknowledged rows); remove() deletes it.
+    }
+    CHECK(fs::exists(path));
+    CHECK(read_journal(path, id).rows == 10);
+    {
+        auto w = JournalWriter::create(path, id, 8, 7, false);  // a new writer truncates; rows from 7
+        CHECK(read_journal(path, id).rows == 0);
+        CHECK_THROWS_AS(w.append(6, row_values(6, 2).data()), StorageError);  // before its first row
+        w.append(7, row_values(7, 2).data());
+        const auto j = read_journal(path, id);
+        CHECK(j.base == 7);
+        CHECK(j.values == std::vector<double>{70, 71});
+        w.remove();
+    }
+    CHECK_FALSE(fs::exists(path));
+}
+
+TEST_CASE("row journal: a version-1 journal (one window, rebased after each batch) is still read", "[unit]") {
     test::TempDir dir("journal");
     const auto path = dir / "j.journal";
     const auto id = test_identity();
     {
-        auto w = JournalWriter::create(path, id, 8, 0, false);
-        CHECK(read_journal(path, id).rows == 0);  // zero-filled slots
-        for (std::size_t i = 0; i < 5; ++i) w.append(i, row_values(i, 2).data());
-        auto j = read_journal(path, id);
-        CHECK(j.base == 0);
-        CHECK(j.rows == 5);
-        CHECK_FALSE(j.torn_tail);
-        CHECK(j.values == std::vector<double>{0, 1, 10, 11, 20, 21, 30, 31, 40, 41});
-        // Rows 0..4 reached HDF5: slot 0 is row 5 now; the stale slots (rows 0..4) no longer count.
-        w.rebase(5);
-        j = read_journal(path, id);
-        CHECK(j.base == 5);
-        CHECK(j.rows == 0);
+        auto w = JournalWriter::create(path, id, 4, 5, false);
         w.append(5, row_values(5, 2).data());
         w.append(6, row_values(6, 2).data());
-        j = read_journal(path, id);
-        CHECK(j.rows == 2);
-        CHECK(j.values == std::vector<double>{50, 51, 60, 61});
-        CHECK(w.room(7) == 6);
-        CHECK_THROWS_AS(w.append(4, row_values(4, 2).data()), StorageError);   // before the window
-        CHECK_THROWS_AS(w.append(13, row_values(13, 2).data()), StorageError);  // beyond it
-        // The destructor keeps the file (it holds acknowledged rows); remove() deletes it.
     }
-    CHECK(fs::exists(path));
-    CHECK(read_journal(path, id).rows == 2);
-    auto w = JournalWriter::create(path, id, 8, 7, false);  // a new writer truncates
-    CHECK(read_journal(path, id).rows == 0);
-    w.remove();
-    CHECK_FALSE(fs::exists(path));
+    // Rewrite the header as version 1 wrote it (same layout; only the version differs).
+    std::uint32_t version = 1;
+    poke(path, 8, &version, sizeof version);
+    unsigned char h[36];
+    {
+        std::ifstream in(path, std::ios::binary);
+        in.read(reinterpret_cast<char*>(h), sizeof h);
+    }
+    const std::uint32_t crc = crc32c(0, h, sizeof h);
+    poke(path, 36, &crc, sizeof crc);
+    const auto j = read_journal(path, id);
+    CHECK(j.base == 5);
+    CHECK(j.values == std::vector<double>{50, 51, 60, 61});
+    // Version 1 is exactly one window: a longer file is refused.
+    fs::resize_file(path, fs::file_size(path) + 4 * 24);
+    CHECK_THROWS_WITH(read_journal(path, id), Catch::Contains("header says"));
 }
 
 TEST_CASE("row journal: a record torn by a kill is dropped; a damaged one is flagged; never a silent gap", "[unit]") {
@@ -170,6 +205,8 @@ TEST_CASE("row journal: wrong run, wrong columns, bad header and bad size are on
                       Catch::Contains(path.string()) && Catch::Contains("other columns"));
     const auto size = fs::file_size(path);
     fs::resize_file(path, size - 8);
+    CHECK_THROWS_WITH(read_journal(path, id), Catch::Contains(path.string()) && Catch::Contains("header says"));
+    fs::resize_file(path, size + 8);  // not a whole number of windows either
     CHECK_THROWS_WITH(read_journal(path, id), Catch::Contains(path.string()) && Catch::Contains("header says"));
     fs::resize_file(path, 10);
     CHECK_THROWS_WITH(read_journal(path, id), Catch::Contains("shorter than its header"));
@@ -217,11 +254,18 @@ TEST_CASE("run writer: rows are acknowledged through the journal, reach HDF5 in 
         CHECK(r.journal_rows() == 1);
         CHECK(r.column("pulse_amplitude_V") == std::vector<double>{0.1, 0.2, 0.3, 0.4, 0.5});
     }
-    // A block larger than the batch goes straight to HDF5 (after the waiting row).
+    // A block larger than the batch goes through the journal too (it grows), then to HDF5 with the waiting row.
     std::vector<double> block;
     for (int k = 0; k < 6; ++k) block.insert(block.end(), {0.6 + 0.1 * k, 1005.0 + k});
     w.append_rows(block, 6);
     CHECK(w.pending() == 0);
+    {
+        // The journal keeps every row of the run, also those in HDF5.
+        std::vector<ColumnSpec> specs = columns_for("breakdown_ramp");
+        const auto j = read_journal(journal_path(path), journal_identity(info.run_id, RunReader::open(path).info().start_time, specs));
+        CHECK(j.base == 0);
+        CHECK(j.rows == 11);
+    }
     w.append({1.2, 1011});
     w.flush();
     CHECK(w.pending() == 0);
@@ -404,7 +448,7 @@ TEST_CASE("row journal reader: random corruption gives the committed prefix or a
 TEST_CASE("where HDF5 and the journal both hold a row, the journal's acknowledged value is used", "[integration]") {
     test::TempDir dir("journaloverlay");
     const auto path = dir / "run.h5";
-    // A run file whose writer died with rows in HDF5 and no journal (batch_rows 0) ...
+    // A run file whose writer died with rows in HDF5 (batch_rows 0: every append also went to HDF5) ...
     const std::size_t acked = write_and_kill(path, 12, "0", "1", dir / "w.err");
     REQUIRE(acked >= 12);
     std::size_t hdf5_rows = 0;
@@ -416,8 +460,8 @@ TEST_CASE("where HDF5 and the journal both hold a row, the journal's acknowledge
         info = r.info();
         for (const auto& c : r.columns()) specs.push_back(c.spec);
     }
-    // ... and a journal of the same run whose window starts at row 5 and runs past the HDF5 rows: as if the
-    // writer had been killed in the middle of writing rows 5.. as a batch.
+    // ... and, replacing its journal, one of the same run that starts at row 5 (as version 1 wrote them) and runs
+    // past the HDF5 rows: as if the writer had been killed in the middle of writing rows 5.. as a batch.
     const std::size_t nc = specs.size();
     const std::size_t jrows = hdf5_rows - 5 + 3;
     {

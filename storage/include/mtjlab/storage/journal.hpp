@@ -1,14 +1,17 @@
 #pragma once
 // The row journal of a run file (docs/data-format.md, "Row journal").
 //
-// RunWriter acknowledges a point once it is in the journal `<run file>.journal`: a small file mapped
-// MAP_SHARED into the writer, one fixed-size record per row. Storing a record is a memcpy into the page
-// cache plus one 8-byte commit word written last (row number + CRC-32C of the record), so a record torn by
-// a kill is recognised and dropped. The page cache belongs to the kernel: a SIGKILL of the writer at any
-// instant keeps every committed record. The HDF5 file receives the rows in batches (one H5Fflush per
-// batch); after each batch the journal is rebased (its slot 0 becomes the first row not yet in HDF5), so
-// it never holds more than one batch. Clean close: the last batch is flushed, then the journal deleted.
-// Readers (RunReader, recover, resume) merge the journal's rows beyond the HDF5 row count.
+// RunWriter acknowledges a point once it is in the journal `<run file>.journal`: a file mapped MAP_SHARED
+// into the writer, one fixed-size record per row. Storing a record is a memcpy into the page cache plus one
+// 8-byte commit word written last (row number + CRC-32C of the record), so a record torn by a kill is
+// recognised and dropped. The page cache belongs to the kernel: a SIGKILL of the writer at any instant keeps
+// every committed record. The journal holds EVERY row of the run (it grows by whole windows of records), not
+// only those waiting for the next HDF5 batch: a kill inside an HDF5 batch write can tear the file's chunk
+// index and so make rows of earlier batches unreadable too (docs/reliability.md, "SIGKILL inside an HDF5
+// batch write"). Clean close: the last batch is flushed and the file closed, then the journal deleted.
+// Readers (RunReader, recover, resume) of an unfinished run take its rows from the journal. A version-2
+// journal also carries a manifest (the run's provenance and columns, JSON written once at create), so the
+// run survives in it even when a kill tore the HDF5 file's own metadata beyond opening.
 //
 // Not thread-safe. Errors: StorageError naming the journal file.
 #include <cstddef>
@@ -42,21 +45,30 @@ struct JournalIdentity {
 JournalIdentity journal_identity(std::string_view run_id, std::string_view start_time,
                                  const std::vector<ColumnSpec>& columns);
 
-/// Fixed sizes of the format (version 1).
+/// Fixed sizes of the format (version 2; version 1, a single window rebased after each batch, is still read).
 inline constexpr std::size_t journal_header_size = 64;
-inline constexpr std::uint32_t journal_format_version = 1;
+inline constexpr std::uint32_t journal_format_version = 2;
 inline constexpr std::uint32_t journal_max_columns = 1024;
+/// Largest growth window (records).
 inline constexpr std::uint32_t journal_max_capacity = 1u << 20;
+/// Largest journal file (header + records): 4 GiB, e.g. 89 million rows of 5 columns. A run beyond it fails
+/// with a StorageError naming the journal; readers refuse larger files (a hostile size cannot make them
+/// allocate without bound).
+inline constexpr std::uint64_t journal_max_bytes = std::uint64_t{1} << 32;
+/// Largest manifest (the run's provenance: recipe, station, instrument settings as text).
+inline constexpr std::uint32_t journal_max_manifest_bytes = 64u << 20;
 
-/// Appends rows to a journal through a shared memory mapping. Move-only; the destructor unmaps and
-/// closes but keeps the file (only remove() deletes it, after the rows are safe in the HDF5 file).
+/// Appends rows to a journal through a shared memory mapping; the file grows by `window` records whenever it
+/// is full (ftruncate + mremap; the new slots are zero, which never validates). Move-only; the destructor
+/// unmaps and closes but keeps the file (only remove() deletes it, after the rows are safe in the HDF5 file).
 class JournalWriter {
 public:
     JournalWriter() = default;
-    /// Creates (or truncates) `path` with room for `capacity` rows whose first row is `base`.
-    /// `sync`: msync every record to the disk (Durability::power_loss).
-    static JournalWriter create(const std::filesystem::path& path, const JournalIdentity& id, std::size_t capacity,
-                                std::uint64_t base, bool sync);
+    /// Creates (or truncates) `path` with room for `window` rows whose first row is `base`; it grows by
+    /// `window` rows at a time. `manifest` (any bytes, e.g. JSON; may be empty) is stored once after the
+    /// header with its own CRC. `sync`: msync every record to the disk (Durability::power_loss).
+    static JournalWriter create(const std::filesystem::path& path, const JournalIdentity& id, std::size_t window,
+                                std::uint64_t base, bool sync, std::string_view manifest = {});
     JournalWriter(JournalWriter&&) noexcept;
     JournalWriter& operator=(JournalWriter&&) noexcept;
     JournalWriter(const JournalWriter&) = delete;
@@ -64,15 +76,14 @@ public:
     ~JournalWriter();
 
     [[nodiscard]] bool is_open() const { return map_ != nullptr; }
+    /// Slots in the file now (a whole number of windows).
     [[nodiscard]] std::size_t capacity() const { return capacity_; }
+    [[nodiscard]] std::size_t window() const { return window_; }
     [[nodiscard]] std::uint64_t base() const { return base_; }
-    /// Rows the journal can still take before a rebase is needed.
-    [[nodiscard]] std::size_t room(std::uint64_t next_row) const { return capacity_ - static_cast<std::size_t>(next_row - base_); }
-    /// Stores row `row` (must be base() + k with k < capacity, in increasing order): payload first, the
-    /// commit word last. `values` holds `columns` doubles. Durable against a process kill when it returns.
+    /// Stores row `row` (must be the next one: base(), base() + 1, ...; the file grows when it is beyond
+    /// its slots): payload first, the commit word last. `values` holds `columns` doubles. Durable against a
+    /// process kill when it returns.
     void append(std::uint64_t row, const double* values);
-    /// Every row < `base` is now durable in the HDF5 file: slot 0 becomes row `base`.
-    void rebase(std::uint64_t base);
     /// Unmaps, closes and deletes the journal file (rows are all in the HDF5 file).
     void remove();
     /// Unmaps and closes, keeping the file.
@@ -84,11 +95,16 @@ private:
     std::size_t map_size_ = 0;
     int fd_ = -1;
     std::size_t capacity_ = 0;
+    std::size_t window_ = 0;
     std::size_t record_size_ = 0;
+    std::size_t records_offset_ = journal_header_size;  // header + padded manifest
     std::uint32_t columns_ = 0;
     std::uint32_t seed_ = 0;
     std::uint64_t base_ = 0;
+    std::uint64_t next_ = 0;  // the only row append() takes next
     bool sync_ = false;
+
+    void grow(std::size_t slots);
 };
 
 /// What a journal holds.
@@ -100,13 +116,18 @@ struct JournalContents {
     /// partial write-back after power loss), dropped. A record the writer was still copying when it was
     /// killed is not flagged: its commit word still names another row (it was never acknowledged).
     bool torn_tail = false;
+    std::string manifest;          ///< as given to JournalWriter::create ("" for version 1)
+    JournalIdentity identity;      ///< as recorded in the header
 };
 
 /// Reads and validates a journal. Throws StorageError naming the file when it is unreadable, not a
-/// journal, of another version, of another run or other columns than `expected`, or its size does not
-/// match its header. Committed records are those from slot 0 on whose commit word names the expected row
+/// journal, of another version, of another run or other columns than `expected`, or its size is not a
+/// whole number of windows (version 1: exactly one) or beyond journal_max_bytes. Committed records are those from slot 0 on whose commit word names the expected row
 /// and whose CRC matches; reading stops at the first other slot. A committed record after a bad one
 /// (damage, not a kill) is a StorageError too: rows are never dropped silently.
 JournalContents read_journal(const std::filesystem::path& path, const JournalIdentity& expected);
+/// The same without an expected identity, for a journal whose run file cannot be read: the caller checks
+/// `identity` against the one its manifest describes.
+JournalContents read_journal_unverified(const std::filesystem::path& path);
 
 }  // namespace mtjlab::storage

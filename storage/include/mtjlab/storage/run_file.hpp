@@ -12,9 +12,11 @@
 // memcpy into a shared mapping, survives a SIGKILL of the process at any instant). The HDF5 file (SWMR
 // write mode) receives the rows in batches: every `batch_rows` rows, at least every `batch_interval_s`
 // seconds (checked at each append), on flush() and at finish(); each batch is one H5Fflush. A reader
-// (h5py swmr=True) follows the HDF5 file live, batch by batch; RunReader also merges the journal, so it
-// sees every acknowledged row. After SIGKILL, RunReader still reads the file (SWMR read + journal) and
-// recover() turns it into a normal closed file marked `interrupted` with every acknowledged row.
+// (h5py swmr=True) follows the HDF5 file live, batch by batch. The journal keeps every row of the run until
+// finish(), because a kill inside a batch write can tear the HDF5 chunk index; RunReader takes an unfinished
+// run's rows from the journal, so it sees every acknowledged row even then. After SIGKILL, RunReader still
+// reads the file (SWMR read + journal) and recover() turns it into a normal closed file marked `interrupted`
+// with every acknowledged row.
 // All functions throw mtjlab::StorageError (file problems, HDF5 failures) or InputError (bad arguments,
 // not an mtjlab run file). Not thread-safe.
 #include <cstddef>
@@ -101,9 +103,9 @@ enum class Durability {
 struct WriterOptions {
     Durability durability = Durability::process_crash;
     std::size_t chunk_rows = 1024;  ///< rows per HDF5 chunk
-    /// Rows acknowledged through the row journal before they go to HDF5 as one batch (1..2^20).
-    /// 0 = no journal: every append writes and flushes the HDF5 file itself (the pre-journal behaviour,
-    /// ~60 us per single-row append on the development machine instead of ~1 us).
+    /// Rows acknowledged through the row journal before they go to HDF5 as one batch (0..2^20).
+    /// 0 or 1: every append also writes and flushes the HDF5 file (after the journal; the behaviour before
+    /// batching: ~60 us per single-row append on the development machine instead of ~1 us).
     std::size_t batch_rows = 1024;
     /// A batch is written at the first append this long after the previous batch, however few rows it has
     /// (so an h5py SWMR reader lags at most about this much behind a slow run).
@@ -129,8 +131,8 @@ public:
     /// Appends one row (values in column order, SI units). Returns once the row is durable.
     void append(std::span<const double> row);
     void append(std::initializer_list<double> row) { append(std::span<const double>(row.begin(), row.size())); }
-    /// Appends `rows` rows given row-major (rows * columns().size() values). Rows that fit into the present
-    /// journal batch go through the journal; a larger block is written to HDF5 directly with one flush.
+    /// Appends `rows` rows given row-major (rows * columns().size() values), through the journal like
+    /// append(); a block that fills the batch is written to HDF5 at once (one flush).
     void append_rows(std::span<const double> values, std::size_t rows);
     /// Writes the rows waiting in the journal to the HDF5 file now (one H5Fflush), e.g. at the end of a
     /// sweep branch, so that HDF5-only readers see them. No-op when nothing waits.
@@ -163,7 +165,8 @@ struct ColumnInfo {
 class RunReader {
 public:
     /// Opens `path`. Throws StorageError (missing, unreadable, not HDF5, truncated) or InputError (an HDF5
-    /// file that is not an mtjlab run file, or a newer format version).
+    /// file that is not an mtjlab run file, or a newer format version). An unfinished run whose HDF5 file
+    /// cannot be read is read from its row journal instead (from_journal_only()).
     static RunReader open(const std::filesystem::path& path);
 
     RunReader(RunReader&&) noexcept;
@@ -181,12 +184,18 @@ public:
     [[nodiscard]] std::size_t size() const;
     /// Rows of size() that are only in the row journal `<file>.journal` (0 for finished runs): a writer that
     /// is still running has not written them to HDF5 yet, or it died before (then `recover` writes them).
+    /// (An unfinished run's rows are all read from its journal; this counts those beyond the HDF5 rows.)
     [[nodiscard]] std::size_t journal_rows() const;
     /// Values of one column (size() of them), converted to double. Throws InputError if no such column.
     [[nodiscard]] std::vector<double> column(std::string_view name) const;
     /// True when the file had to be opened in SWMR-read mode: a writer is running or died without
     /// closing it (see writer_alive()).
     [[nodiscard]] bool opened_swmr() const;
+    /// True when the HDF5 file could not be read at all (a kill inside a batch write tore its metadata) and
+    /// the run was read from its row journal alone (provenance from its manifest, every acknowledged row);
+    /// hdf5_error() says what failed. `mtjlab recover` rebuilds the file from it.
+    [[nodiscard]] bool from_journal_only() const;
+    [[nodiscard]] const std::string& hdf5_error() const;
     /// For a `running` file: whether the recorded writer process (same host) still exists.
     /// nullopt when it cannot be told (another host, or no writer recorded).
     [[nodiscard]] std::optional<bool> writer_alive() const;
@@ -199,6 +208,7 @@ public:
 
 private:
     explicit RunReader(std::unique_ptr<Impl> impl);
+    static std::unique_ptr<Impl> open_hdf5(const std::filesystem::path& path);
     std::unique_ptr<Impl> impl_;
 };
 
