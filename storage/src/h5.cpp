@@ -163,13 +163,18 @@ std::string check_heaps_in(std::ifstream& in, std::uint64_t file_size) {
             in.clear();
             in.seekg(static_cast<std::streamoff>(off));
             if (!in.read(reinterpret_cast<char*>(h), kHdr)) return where + ": truncated header";
-            // libhdf5 writes the 3 reserved bytes as zero: "GCOL" 1 followed by anything else is data (a float
-            // array or a fixed-length string may hold those 5 bytes), not a collection; with the zeros a chance
-            // match in raw data is ~2^-64 per byte, so a sound file is never refused by accident.
-            if (h[5] != 0 || h[6] != 0 || h[7] != 0) continue;
+            // libhdf5 writes the 3 reserved bytes as zero but does not look at them when it loads a collection
+            // (it finds one by the address in a string reference), so a collection with other reserved bytes is
+            // checked too. "GCOL" 1 can also occur by chance in raw data (a float array); such a match is taken
+            // for a collection only if its size fits the file: with random size bytes ~2^-38 x the chance match
+            // (~2^-40 per byte), so a sound file is not refused by accident. A collection whose size does not
+            // fit the file cannot overrun a buffer (libhdf5 fails to read it).
+            const bool zero_reserved = h[5] == 0 && h[6] == 0 && h[7] == 0;
             const std::uint64_t size = le(h + 8, 8);
-            if (size < kHdr || size > file_size - off)
+            if (size < kHdr || size > file_size - off) {
+                if (!zero_reserved) continue;
                 return where + ": size " + std::to_string(size) + " does not fit the file";
+            }
             const std::uint64_t end = off + size;
             std::uint64_t p = off + kHdr;
             while (p < end) {

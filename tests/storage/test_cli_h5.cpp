@@ -156,6 +156,17 @@ TEST_CASE("a run file with a corrupt global heap is refused by h5 info, analyze 
     CHECK(an.err.find("global heap collection at byte 2048") != std::string::npos);
     CHECK(an.err.find("HDF5-DIAG") == std::string::npos);
 
+    // Found by fuzz_run_file in session 5: a collection whose 3 reserved header bytes are not zero (libhdf5
+    // ignores them) and whose size was cut to 4095, so object 10 (the station TOML) runs past its end. The
+    // check used to skip such a "GCOL" as raw data; libhdf5 read 3,569 bytes from a 4,103-byte buffer.
+    {
+        const auto bad2 = dir / "reserved.h5";
+        std::filesystem::copy_file(
+            std::filesystem::path(MTJLAB_SOURCE_DIR) / "tests/fuzz/known/hdf5_h5hg_read_gcol_reserved_bytes.h5", bad2);
+        check_bad(test::run_cli("h5 info " + q(bad2)), bad2,
+                  "corrupt file: global heap collection at byte 2048: object 10 of 3569 bytes overruns the collection");
+    }
+
     // The check does not refuse sound files: the fuzz seeds written by mtjlab (complete, writer killed, a real
     // R(H) run) still open.
     for (const char* seed : {"complete.h5", "writer_died.h5", "rh_minor_virtual.h5"}) {
