@@ -244,9 +244,211 @@ struct Scratch {
     Segmenter seg;
 };
 
+thread_local bool general_only = false;
+
+// The loops of the two-level shortcut work on the bit patterns of the doubles: for positive finite doubles
+// the IEEE order is the unsigned order of the bits, and integer compares, masks and max/min vectorise (GCC
+// turns `x < c ? x : 0.0` on doubles into a branch that mispredicts half the time on noisy data).
+inline std::uint64_t bits(double x) { return std::bit_cast<std::uint64_t>(x); }
+
+/// Number of finite positive values among the m at p: 0 < bits < bits(+inf) (excludes +-0, negatives, inf, NaN).
+inline std::size_t count_valid(const double* p, std::size_t m) {
+    constexpr std::uint64_t max_bits = 0x7fefffffffffffffULL;  // largest finite double
+    std::uint64_t c = 0;
+    for (std::size_t i = 0; i < m; ++i) c += (bits(p[i]) - 1) < max_bits;
+    return static_cast<std::size_t>(c);
+}
+
+/// Smallest and largest of the m >= 1 positive finite values at p.
+inline void min_max(const double* p, std::size_t m, double& mn, double& mx) {
+    std::uint64_t a = bits(p[0]), b = a;
+    for (std::size_t i = 0; i < m; ++i) {
+        const std::uint64_t u = bits(p[i]);
+        a = u < a ? u : a;
+        b = u > b ? u : b;
+    }
+    mn = std::bit_cast<double>(a);
+    mx = std::bit_cast<double>(b);
+}
+
+/// Per-thread scratch space of the two-level shortcut.
+struct TwoScratch {
+    std::vector<double> valid, lo, hi, ylo, yhi, select;
+};
+
+/// Sum of the m values at p in 4 interleaved partial sums (independent add chains).
+inline double sum4(const double* p, std::size_t m) {
+    double a[4] = {0, 0, 0, 0};
+    std::size_t i = 0;
+    for (; i + 4 <= m; i += 4)
+        for (std::size_t q = 0; q < 4; ++q) a[q] += p[i + q];
+    double s = (a[0] + a[1]) + (a[2] + a[3]);
+    for (; i < m; ++i) s += p[i];
+    return s;
+}
+
+/// Sum of squared deviations of the m values at p from c (4 interleaved partial sums).
+inline double ss4(const double* p, std::size_t m, double c) {
+    double a[4] = {0, 0, 0, 0};
+    std::size_t i = 0;
+    for (; i + 4 <= m; i += 4)
+        for (std::size_t q = 0; q < 4; ++q) a[q] += (p[i + q] - c) * (p[i + q] - c);
+    double s = (a[0] + a[1]) + (a[2] + a[3]);
+    for (; i < m; ++i) s += (p[i] - c) * (p[i] - c);
+    return s;
+}
+
+/// Median of the m > 0 values at p (mean of the two middle values for even m) and the upper median (rank
+/// m/2, the value find_levels' admissibility test reads), by exact selection; for even m the lower middle
+/// value is the largest value below the upper median, unless that rank holds the upper median itself.
+inline std::pair<double, double> median_and_upper(const double* p, std::size_t m, std::vector<double>& buf) {
+    const double up = detail::kth_smallest(std::span<const double>(p, m), m / 2, buf);
+    if (m % 2) return {up, up};
+    // Branch-free on the bit patterns (values are positive; which side of the median a value lies on is a
+    // coin toss, so a branch would mispredict half the time).
+    const std::uint64_t ub = bits(up);
+    std::uint64_t below = 0, below_max = 0;
+    for (std::size_t i = 0; i < m; ++i) {
+        const std::uint64_t u = bits(p[i]);
+        const std::uint64_t lt = u < ub;
+        below += lt;
+        const std::uint64_t cand = u & (0 - lt);
+        below_max = cand > below_max ? cand : below_max;
+    }
+    const double low = below == m / 2 ? std::bit_cast<double>(below_max) : up;  // rank m/2 - 1
+    return {0.5 * (low + up), up};
+}
+
+/// The two-level shortcut of find_levels (levels.hpp). Returns false, leaving `out` alone, unless it proves
+/// that the general method chooses the two clusters on either side of the geometric middle of the extremes;
+/// then fills `out` with the general method's result.
+///
+/// The proof (exact arithmetic; every comparison below keeps a margin far above the rounding of either path):
+/// let A (low) and B (high) be the clusters, G = ln min B - ln max A their gap in ln R and RSS2 the within-cluster
+/// sum of squares of ln R.
+/// 1. A segment holding a points of A and b of B costs >= ab/(a+b) G^2 >= G^2/2. With G^2/2 > RSS2 the split at
+///    the gap beats every segmentation with such a segment, for k = 2 (the split is the DP's optimum) and for
+///    every k >= 3 (the optimum is <= RSS2: refine the split), over any block boundaries. So for k >= 3 the
+///    optimum splits A or B into >= 2 segments. (Any gap inside A is < G: it would cost A >= gap^2/2, so the
+///    general method's blocks start at G.)
+/// 2. Two neighbouring segments inside A have medians within A, whose values span less than min_step
+///    (max A / min A < 1 + min_step): the general method rejects them (neighbouring levels too close). Same for
+///    B. So every k >= 3 is inadmissible (BIC +inf).
+/// 3. k = 2 is admissible (both clusters hold >= min_points, the upper medians differ by >= min_step) and its
+///    BIC, computed with the same formula, is below that of k = 1.
+bool two_levels(std::span<const double> r_ohm, const LevelOptions& opt, Levels& out) {
+    constexpr double dmax = std::numeric_limits<double>::max();
+    const std::size_t min_pts = std::max<std::size_t>(1, opt.min_points);
+    if (opt.max_levels < 2 || !(opt.min_step > 0)) return false;
+    thread_local TwoScratch ts;
+    const std::size_t nr = r_ohm.size();
+    const double* rp = r_ohm.data();
+    std::size_t n = count_valid(rp, nr);
+    const double* v = rp;
+    if (n != nr) {  // branch-free compaction of the finite positive values
+        ts.valid.resize(nr);
+        n = 0;
+        for (std::size_t i = 0; i < nr; ++i) {
+            ts.valid[n] = rp[i];
+            n += (rp[i] > 0) & (rp[i] <= dmax);
+        }
+        v = ts.valid.data();
+    }
+    if (n < 2 * min_pts || n < 2) return false;
+    double mn = 0, mx = 0;
+    min_max(v, n, mn, mx);
+    if (!(mn < mx) || mn < std::numeric_limits<double>::min()) return false;  // (log_positive needs normals)
+    const double t = std::sqrt(mn) * std::sqrt(mx);                          // geometric middle
+    ts.lo.resize(n);
+    ts.hi.resize(n);
+    double* lo = ts.lo.data();
+    double* hi = ts.hi.data();
+    std::size_t na = 0, nb = 0;
+    for (std::size_t i = 0; i < n; ++i) {  // branch-free partition, in input order
+        const bool low = v[i] < t;
+        lo[na] = v[i];
+        hi[nb] = v[i];
+        na += low;
+        nb += !low;
+    }
+    if (na < min_pts || nb < min_pts) return false;
+    double max_lo = 0, min_hi = 0, unused = 0;
+    min_max(lo, na, unused, max_lo);
+    min_max(hi, nb, min_hi, unused);
+    // 2. Each cluster spans less than min_step (margin 1e-9 relative for the general path's log/exp).
+    const double span_limit = (1 + opt.min_step) * (1 - 1e-9);
+    if (!(max_lo / mn < span_limit) || !(mx / min_hi < span_limit)) return false;
+    // ln R of both clusters; their within-cluster sums of squares.
+    ts.ylo.resize(na);
+    ts.yhi.resize(nb);
+    double* ylo = ts.ylo.data();
+    double* yhi = ts.yhi.data();
+    for (std::size_t i = 0; i < na; ++i) ylo[i] = log_positive(lo[i]);
+    for (std::size_t i = 0; i < nb; ++i) yhi[i] = log_positive(hi[i]);
+    const double dna = static_cast<double>(na), dnb = static_cast<double>(nb), nn = static_cast<double>(n);
+    const double mean_lo = sum4(ylo, na) / dna, mean_hi = sum4(yhi, nb) / dnb;
+    const double rss2 = ss4(ylo, na, mean_lo) + ss4(yhi, nb, mean_hi);
+    const double rss1 = rss2 + dna * dnb / nn * (mean_hi - mean_lo) * (mean_hi - mean_lo);
+    // Rounding allowance: the general path's costs come from prefix sums of (ln R - centre)^2 <= n span^2.
+    const double span = log_positive(mx) - log_positive(mn);
+    const double err = 1e-10 * (1 + nn * span * span);
+    // 1. No optimal segmentation crosses the gap.
+    const double gap = log_positive(min_hi) - log_positive(max_lo);
+    if (!(0.5 * gap * gap > rss2 + 3 * err)) return false;
+    // 3. k = 2 admissible with a lower BIC than k = 1.
+    const auto [med_lo, up_lo] = median_and_upper(lo, na, ts.select);
+    const auto [med_hi, up_hi] = median_and_upper(hi, nb, ts.select);
+    if (!(up_hi / up_lo > (1 + opt.min_step) * (1 + 1e-9))) return false;
+    const double floor2 = opt.noise_floor * opt.noise_floor;
+    const double s2_1 = std::max(rss1 / nn, floor2), s2_2 = std::max(rss2 / nn, floor2);
+    const double entropy2 = dna * std::log(dna / nn) + dnb * std::log(dnb / nn);
+    const double bic1 = nn * std::log(2 * M_PI * s2_1) + nn - 2 * 0.0 + 2.0 * 1.0 * std::log(nn);
+    const double bic2 = nn * std::log(2 * M_PI * s2_2) + nn - 2 * entropy2 + 2.0 * 2.0 * std::log(nn);
+    const double margin = 1e-9 * (std::abs(bic1) + std::abs(bic2)) + 3 * err / s2_1 + 3 * err / s2_2 + 1e-6;
+    if (!(bic2 < bic1 - margin)) return false;
+
+    out.levels.resize(2);
+    out.levels[0] = Level{med_lo, detail::stddev_fast(std::span<const double>(lo, na)), na};
+    out.levels[1] = Level{med_hi, detail::stddev_fast(std::span<const double>(hi, nb)), nb};
+    out.steps.assign(1, (med_hi - med_lo) / med_lo);
+    out.assignment.resize(nr);
+    int* as = out.assignment.data();
+    for (std::size_t i = 0; i < nr; ++i) {  // -1 invalid, 0 low, 1 high (vectorised)
+        const int valid = (rp[i] > 0) & (rp[i] <= dmax);
+        as[i] = valid - 1 + (valid & static_cast<int>(max_lo < rp[i]));
+    }
+    out.log_sigma = std::sqrt(std::max(rss2 / nn, 0.0));
+    out.bic.assign(static_cast<std::size_t>(opt.max_levels), inf);
+    out.bic[0] = bic1;
+    out.bic[1] = bic2;
+    out.reason.clear();
+    return true;
+}
+
 }  // namespace
 
+detail::GeneralLevelsOnly::GeneralLevelsOnly() : previous_(general_only) { general_only = true; }
+detail::GeneralLevelsOnly::~GeneralLevelsOnly() { general_only = previous_; }
+
+detail::ShortcutCounts& detail::level_shortcut_counts() {
+    thread_local ShortcutCounts counts;
+    return counts;
+}
+
 Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt) {
+    if (!general_only) {
+        auto& counts = detail::level_shortcut_counts();
+        ++counts.tried;
+        Levels out;
+        if (two_levels(r_ohm, opt, out)) {
+            ++counts.taken;
+            return out;
+        }
+    }
+    return detail::find_levels_general(r_ohm, opt);
+}
+
+Levels detail::find_levels_general(std::span<const double> r_ohm, const LevelOptions& opt) {
     Levels out;
     out.assignment.assign(r_ohm.size(), -1);
     thread_local Scratch sc;

@@ -38,6 +38,43 @@ struct Levels {
 };
 
 /// Levels of the resistance values (Ohm). Non-finite or non-positive values are ignored.
+///
+/// Two-level shortcut: most R(H) loops hold two well-separated clusters. find_levels first splits the values
+/// at the geometric middle of their extremes and checks conditions under which the general method provably
+/// chooses exactly that two-level clustering (docs/analysis.md, "Two-level shortcut"): the gap between the
+/// clusters is so wide that no optimal segmentation for any k crosses it, every k >= 3 is then inadmissible
+/// (each cluster spans less than min_step, so two levels inside one cluster are too close), and k = 2 is
+/// admissible with a lower BIC than k = 1, all with margins far above rounding. Only then it returns the
+/// two-level result without sorting or the dynamic programme; otherwise the general method runs. The result
+/// is the general method's: the same levels, medians, counts, steps and assignment; r_std_ohm, log_sigma and
+/// bic are the same sums in another order (last-ulp differences).
 Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt = {});
+
+namespace detail {
+
+/// find_levels without the two-level shortcut (the full clustering and BIC for k = 1..max_levels), for the
+/// tests that pin the shortcut to the general method.
+Levels find_levels_general(std::span<const double> r_ohm, const LevelOptions& opt = {});
+
+/// While an instance lives, find_levels on this thread (also inside analyze_rh/analyze_rv) never takes the
+/// two-level shortcut. For tests.
+class GeneralLevelsOnly {
+public:
+    GeneralLevelsOnly();
+    ~GeneralLevelsOnly();
+    GeneralLevelsOnly(const GeneralLevelsOnly&) = delete;
+    GeneralLevelsOnly& operator=(const GeneralLevelsOnly&) = delete;
+
+private:
+    bool previous_;
+};
+
+/// Calls of find_levels on this thread that tried and that took the two-level shortcut (for tests).
+struct ShortcutCounts {
+    std::size_t tried = 0, taken = 0;
+};
+ShortcutCounts& level_shortcut_counts();
+
+}  // namespace detail
 
 }  // namespace mtjlab::analysis
