@@ -21,7 +21,8 @@ using namespace mtjlab::analysis;
 namespace {
 
 /// 800-point minor loop: -30 -> +30 -> -30 mT in 0.15 mT steps, 0.1 % noise, with branch/direction.
-Sweep loop800(std::uint64_t seed, double rp = 25e3, double tmr = 0.4, double hp = 11e-3, double hm = -8e-3) {
+Sweep loop800(std::uint64_t seed, double rp = 25e3, double tmr = 0.4, double hp = 11e-3, double hm = -8e-3,
+              double noise = 0.001) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<double> n01;
     Sweep s;
@@ -30,7 +31,7 @@ Sweep loop800(std::uint64_t seed, double rp = 25e3, double tmr = 0.4, double hp 
             const double h = dir > 0 ? -30e-3 + k * 0.15e-3 : 30e-3 - k * 0.15e-3;
             const bool ap = dir > 0 ? h >= hp : h > hm;
             s.x.push_back(h);
-            s.r_ohm.push_back(rp * (ap ? 1 + tmr : 1.0) * (1 + 0.001 * n01(rng)));
+            s.r_ohm.push_back(rp * (ap ? 1 + tmr : 1.0) * (1 + noise * n01(rng)));
             s.branch.push_back(dir > 0 ? 0 : 1);
             s.direction.push_back(dir);
         }
@@ -83,6 +84,39 @@ void BM_rh_loop_800_points_naive_baseline(benchmark::State& state) {
 }
 BENCHMARK(BM_rh_loop_800_points_naive_baseline);
 
+/// The same loops through the general level clustering only (no two-level shortcut): what a loop the
+/// shortcut refuses costs.
+void BM_rh_loop_general_path_800(benchmark::State& state) {
+    const auto data = loops(64);
+    detail::GeneralLevelsOnly general;
+    std::size_t i = 0;
+    for (auto _ : state) {
+        auto r = analyze_rh(data[i++ % data.size()]);
+        benchmark::DoNotOptimize(r.tmr.value);
+    }
+}
+BENCHMARK(BM_rh_loop_general_path_800);
+
+/// 0.5 % read noise: the clusters span more than 1 %, the shortcut is tried and refused (its cost on top of
+/// the general path is the difference to BM_rh_noisy_loop_800_general).
+void BM_rh_noisy_loop_800(benchmark::State& state) {
+    std::vector<Sweep> data;
+    for (int k = 0; k < 64; ++k) data.push_back(loop800(static_cast<std::uint64_t>(k) + 1, 25e3, 0.4, 11e-3, -8e-3, 0.005));
+    const bool general = state.range(0) != 0;
+    std::size_t i = 0;
+    for (auto _ : state) {
+        if (general) {
+            detail::GeneralLevelsOnly only;
+            auto r = analyze_rh(data[i++ % data.size()]);
+            benchmark::DoNotOptimize(r.tmr.value);
+        } else {
+            auto r = analyze_rh(data[i++ % data.size()]);
+            benchmark::DoNotOptimize(r.tmr.value);
+        }
+    }
+}
+BENCHMARK(BM_rh_noisy_loop_800)->Arg(0)->Arg(1)->ArgName("general");
+
 void BM_find_levels_800(benchmark::State& state) {
     const auto data = loops(16);
     std::size_t i = 0;
@@ -92,6 +126,16 @@ void BM_find_levels_800(benchmark::State& state) {
     }
 }
 BENCHMARK(BM_find_levels_800);
+
+void BM_find_levels_general_800(benchmark::State& state) {
+    const auto data = loops(16);
+    std::size_t i = 0;
+    for (auto _ : state) {
+        auto l = detail::find_levels_general(data[i++ % data.size()].r_ohm);
+        benchmark::DoNotOptimize(l.levels.data());
+    }
+}
+BENCHMARK(BM_find_levels_general_800);
 
 /// A paper-sized campaign: 6 thicknesses x {1, 3} cells x 10 devices, R(H) + R(V) + breakdown per device
 /// (360 runs), analysed end to end without output files.

@@ -359,25 +359,36 @@ bool two_levels(std::span<const double> r_ohm, const LevelOptions& opt, Levels& 
     min_max(v, n, mn, mx);
     if (!(mn < mx) || mn < std::numeric_limits<double>::min()) return false;  // (log_positive needs normals)
     const double t = std::sqrt(mn) * std::sqrt(mx);                          // geometric middle
+    // The clusters' inner extremes and sizes first, in one vectorised pass over the bit patterns (no stores):
+    // a loop the shortcut refuses (usually here: clusters wider than min_step) costs little.
+    const std::uint64_t tb = bits(t);
+    std::uint64_t max_lo_b = 0, min_hi_b = ~std::uint64_t{0}, na_b = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint64_t u = bits(v[i]);
+        const std::uint64_t low = u < tb;
+        na_b += low;
+        const std::uint64_t as_lo = u & (0 - low), as_hi = u | (0 - low);  // 0 / all ones when not in the cluster
+        max_lo_b = as_lo > max_lo_b ? as_lo : max_lo_b;
+        min_hi_b = as_hi < min_hi_b ? as_hi : min_hi_b;
+    }
+    const auto na = static_cast<std::size_t>(na_b), nb = n - na;
+    if (na < min_pts || nb < min_pts) return false;
+    const double max_lo = std::bit_cast<double>(max_lo_b), min_hi = std::bit_cast<double>(min_hi_b);
+    // 2. Each cluster spans less than min_step (margin 1e-9 relative for the general path's log/exp).
+    const double span_limit = (1 + opt.min_step) * (1 - 1e-9);
+    if (!(max_lo / mn < span_limit) || !(mx / min_hi < span_limit)) return false;
     ts.lo.resize(n);
     ts.hi.resize(n);
     double* lo = ts.lo.data();
     double* hi = ts.hi.data();
-    std::size_t na = 0, nb = 0;
+    std::size_t ka = 0, kb = 0;
     for (std::size_t i = 0; i < n; ++i) {  // branch-free partition, in input order
         const bool low = v[i] < t;
-        lo[na] = v[i];
-        hi[nb] = v[i];
-        na += low;
-        nb += !low;
+        lo[ka] = v[i];
+        hi[kb] = v[i];
+        ka += low;
+        kb += !low;
     }
-    if (na < min_pts || nb < min_pts) return false;
-    double max_lo = 0, min_hi = 0, unused = 0;
-    min_max(lo, na, unused, max_lo);
-    min_max(hi, nb, min_hi, unused);
-    // 2. Each cluster spans less than min_step (margin 1e-9 relative for the general path's log/exp).
-    const double span_limit = (1 + opt.min_step) * (1 - 1e-9);
-    if (!(max_lo / mn < span_limit) || !(mx / min_hi < span_limit)) return false;
     // ln R of both clusters; their within-cluster sums of squares.
     ts.ylo.resize(na);
     ts.yhi.resize(nb);
