@@ -47,7 +47,7 @@ struct Levels {
 /// admissible with a lower BIC than k = 1, all with margins far above rounding. Only then it returns the
 /// two-level result without sorting or the dynamic programme; otherwise the general method runs. The result
 /// is the general method's: the same levels, medians, counts, steps and assignment; r_std_ohm, log_sigma and
-/// bic are the same sums in another order (last-ulp differences).
+/// bic come from the same sums added in another order or by another route (rounding differences only).
 Levels find_levels(std::span<const double> r_ohm, const LevelOptions& opt = {});
 
 namespace detail {
