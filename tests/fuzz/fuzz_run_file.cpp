@@ -51,7 +51,8 @@ extern "C" int nanosleep(const struct timespec* req, struct timespec* rem) {
 // libhdf5 keeps freed objects on per-type free lists, by default at most 64 KiB per list and 1 MiB in all for
 // its "regular" (fixed-size) objects. The metadata cache every H5Fopen allocates (~600 KB, zero-filled) is
 // larger than that, so each file close gave it back to malloc and each open (4-6 per input) took fresh pages
-// from ASan's mmap allocator: page faults, zero-fill and munmap were ~45 % of the CPU time (perf, session 5).
+// from ASan's mmap allocator: zero-fill, page faults, mmap and munmap were ~40 % of the CPU time (perf,
+// session 5).
 // Raising the regular-list limits to 4 MiB per list / 16 MiB in all keeps it on its list: 1.8x less CPU per
 // input once libFuzzer's per-input leak checks are over (19.4 -> 10.9 s CPU for 3,000 runs, 4 seeds,
 // -detect_leaks=0). Array and block lists keep libhdf5's defaults. Nothing the storage calls do changes: the
