@@ -166,15 +166,16 @@ std::string check_heaps_in(std::ifstream& in, std::uint64_t file_size) {
             // libhdf5 writes the 3 reserved bytes as zero but does not look at them when it loads a collection
             // (it finds one by the address in a string reference), so a collection with other reserved bytes is
             // checked too. "GCOL" 1 can also occur by chance in raw data (a float array); such a match is taken
-            // for a collection only if its size fits the file: with random size bytes ~2^-38 x the chance match
-            // (~2^-40 per byte), so a sound file is not refused by accident. A collection whose size does not
-            // fit the file cannot overrun a buffer (libhdf5 fails to read it).
+            // for a collection only if its size does not run past the end of the file: with random size bytes
+            // ~2^-38 x the chance match (~2^-40 per byte), so a sound file is not refused by accident. A
+            // collection that runs past the end cannot overrun a buffer (libhdf5 fails to read it).
             const bool zero_reserved = h[5] == 0 && h[6] == 0 && h[7] == 0;
             const std::uint64_t size = le(h + 8, 8);
-            if (size < kHdr || size > file_size - off) {
-                if (!zero_reserved) continue;
+            if (size > file_size - off && !zero_reserved) continue;
+            // A size below the header is refused whatever the reserved bytes hold: libhdf5 loads such a
+            // collection and its object count underflows (it asked malloc for 2^63 bytes).
+            if (size < kHdr || size > file_size - off)
                 return where + ": size " + std::to_string(size) + " does not fit the file";
-            }
             const std::uint64_t end = off + size;
             std::uint64_t p = off + kHdr;
             while (p < end) {

@@ -166,6 +166,16 @@ TEST_CASE("a run file with a corrupt global heap is refused by h5 info, analyze 
         check_bad(test::run_cli("h5 info " + q(bad2)), bad2,
                   "corrupt file: global heap collection at byte 2048: object 10 of 3569 bytes overruns the collection");
     }
+    // Its sibling (crafted while probing that fix): the same collection with a size of 8, below its own header;
+    // libhdf5's object count underflows (malloc of 2^63 bytes).
+    {
+        const auto bad3 = dir / "small.h5";
+        std::filesystem::copy_file(
+            std::filesystem::path(MTJLAB_SOURCE_DIR) / "tests/fuzz/known/hdf5_gcol_reserved_bytes_size_below_header.h5",
+            bad3);
+        check_bad(test::run_cli("h5 info " + q(bad3)), bad3,
+                  "corrupt file: global heap collection at byte 2048: size 8 does not fit the file");
+    }
 
     // The check does not refuse sound files: the fuzz seeds written by mtjlab (complete, writer killed, a real
     // R(H) run) still open.
