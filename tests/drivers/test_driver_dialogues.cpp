@@ -439,4 +439,10 @@ TEST_CASE("safe states are sent again until the instrument confirms them, then t
         }
         CHECK(sc.t->remaining() == 0);
     }
+    SECTION("a confirming query other than *OPC? without a check of its reply is refused before any I/O") {
+        Script s;
+        auto sc = session_for("srs_sr830", s, "lockin");
+        CHECK_THROWS_AS(sc.session->write_confirmed({"SLVL 0.004"}, "SLVL?"), InputError);
+        CHECK(sc.t->remaining() == 0);
+    }
 }

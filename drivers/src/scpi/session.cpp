@@ -264,16 +264,20 @@ void ScpiSession::sync_locked(Duration timeout) {
 
 void ScpiSession::write_confirmed(std::initializer_list<std::string_view> commands, std::string_view confirm,
                                   const std::function<bool(std::string_view)>& accept, unsigned attempts) {
+    // Only "*OPC?" confirms by itself; any other query (a read-back) says nothing unless its reply is checked.
+    if (!accept && confirm != "*OPC?")
+        throw InputError(fmt::format("{}: write_confirmed with the query '{}' needs a check of its reply", options_.name,
+                                     confirm));
     std::lock_guard lock(mutex_);
     for (unsigned attempt = 1;; ++attempt) {
         try {
             for (const auto command : commands) write_locked(command);
-            if (!accept && confirm == "*OPC?") {
+            if (!accept) {
                 sync_locked(options_.timeout);
                 return;
             }
             const std::string reply = query_locked(confirm);
-            if (accept ? accept(trim(reply)) : !trim(reply).empty()) return;
+            if (accept(trim(reply))) return;
             stale_input_ = true;
             throw ProtocolError(fmt::format("reply '{}' does not confirm the safe setting; asking '{}' to {}",
                                             shown(reply), confirm, options_.name));

@@ -84,7 +84,7 @@ public:
     void sync() { sync(options_.timeout); }
     /// Sends `commands`, then the query `confirm`, and returns only once its reply is accepted (default: "*OPC?"
     /// answering 1, i.e. the instrument has executed them; an instrument without *OPC? reads a setting back and
-    /// `accept` checks it). On a timeout, a dropped link, a garbled or unaccepted reply the whole group is sent
+    /// `accept` checks it; another query without `accept` is an InputError). On a timeout, a dropped link, a garbled or unaccepted reply the whole group is sent
     /// again (the transport reconnects), up to `attempts` times; the last failure propagates. For idempotent
     /// commands only: the safe states, where an unconfirmed "OUTP OFF" lost with a dropped link would leave a
     /// live output behind.
