@@ -77,22 +77,27 @@ Bytes torn_file(const Bytes& before, const Bytes& after, const std::vector<Range
     }
     return t;
 }
+/// A breakdown_ramp run whose batches (of `batch_rows`, in chunks of `chunk_rows`) are written only when full.
+RunWriter start_run(const fs::path& path, const std::string& run_id, std::size_t batch_rows, std::size_t chunk_rows) {
+    RunInfo info;
+    info.run_id = run_id;
+    info.kind = "breakdown_ramp";
+    info.recipe_text = "[recipe]\nkind = \"breakdown_ramp\"\n";
+    WriterOptions opt;
+    opt.chunk_rows = chunk_rows;
+    opt.batch_rows = batch_rows;
+    opt.batch_interval_s = 1e9;
+    return RunWriter::create(path, info, columns_for("breakdown_ramp"), opt);
+}
 }  // namespace
 
 TEST_CASE("a kill that tears the HDF5 chunk index inside a batch write loses no acknowledged row", "[integration]") {
     test::TempDir dir("tornbatch");
     const fs::path path = dir / "run.h5";
-    RunInfo info;
-    info.run_id = "torn-batch";
-    info.kind = "breakdown_ramp";
-    WriterOptions opt;
-    opt.chunk_rows = 16;  // many chunks: the batch rewrites chunk-index blocks that earlier batches' rows need
-    opt.batch_rows = 16;
-    opt.batch_interval_s = 1e9;
+    // Many chunks: the batch rewrites chunk-index blocks that earlier batches' rows need.
+    auto w = start_run(path, "torn-batch", 16, 16);
     const auto specs = columns_for("breakdown_ramp");
     const std::size_t nc = specs.size();
-    auto w = RunWriter::create(path, info, specs, opt);
-    const std::string start_time = RunReader::open(path).info().start_time;
     auto append_until = [&](std::size_t rows) {
         while (w.size() < rows) {
             std::vector<double> row(nc);
@@ -184,21 +189,13 @@ TEST_CASE("a kill that tears the HDF5 chunk index inside a batch write loses no 
                         << " not even openable); every acknowledged row read back from the journal");
     CHECK(hdf5_unreadable > 10);  // the tears bite: without the journal rows would be lost
     CHECK(from_journal_only > 0);
-    (void)start_time;
     w.finish(RunStatus::complete);
 }
 
 TEST_CASE("mtjlab h5 info and recover on a run whose HDF5 file a kill left unreadable", "[integration]") {
     test::TempDir dir("tornbatch-cli");
     const fs::path path = dir / "run.h5";
-    RunInfo info;
-    info.run_id = "torn-cli";
-    info.kind = "breakdown_ramp";
-    info.recipe_text = "[recipe]\nkind = \"breakdown_ramp\"\n";
-    WriterOptions opt;
-    opt.batch_rows = 8;
-    opt.batch_interval_s = 1e9;
-    auto w = RunWriter::create(path, info, columns_for("breakdown_ramp"), opt);
+    auto w = start_run(path, "torn-cli", 8, 1024);
     for (std::size_t i = 0; i < 20; ++i) w.append({value(i, 0), value(i, 1)});
     const fs::path torn = dir / "torn.h5";
     Bytes bytes = slurp_bytes(path);
