@@ -688,11 +688,11 @@ RunReader RunReader::open(const fs::path& path) {
     if (!fs::exists(path, ec)) throw StorageError(p + ": no such file");
     if (!fs::is_regular_file(path, ec)) throw StorageError(p + ": not a regular file");
     if (::access(p.c_str(), R_OK) != 0) throw StorageError(p + ": cannot read: " + std::strerror(errno));
+    std::unique_ptr<Impl> m;
     try {
-        return RunReader(open_hdf5(path));
+        m = open_hdf5(path);
     } catch (const StorageError& e) {
         // The HDF5 file is damaged. If it belongs to an unfinished run, its row journal holds the whole run.
-        std::unique_ptr<Impl> m;
         try {
             m = open_from_journal(path, e.what());
         } catch (const StorageError& je) {
@@ -701,6 +701,14 @@ RunReader RunReader::open(const fs::path& path) {
         if (!m) throw;
         return RunReader(std::move(m));
     }
+    // The HDF5 file is sound: its journal must be this run's (a journal error is never a reason to read the
+    // journal alone: it may be another run's).
+    try {
+        m->read_journal_rows();
+    } catch (const StorageError& e) {
+        throw StorageError(std::string(e.what()) + (m->swmr ? " (file opened in SWMR-read mode)" : ""));
+    }
+    return RunReader(std::move(m));
 }
 
 std::unique_ptr<RunReader::Impl> RunReader::open_hdf5(const fs::path& path) {
@@ -776,7 +784,6 @@ std::unique_ptr<RunReader::Impl> RunReader::open_hdf5(const fs::path& path) {
             start = comma + 1;
         }
         m->read_lengths();
-        m->read_journal_rows();
     } catch (const InputError&) {
         throw;
     } catch (const StorageError& e) {

@@ -393,6 +393,19 @@ TEST_CASE("a journal that does not belong to its run file stops readers with one
     CHECK(r.exit_code == 2);
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     CHECK_THAT(r.err, Catch::Contains(journal_path(path).string()));
+    // Another run's complete journal, manifest included: still refused (it must never stand in for this run).
+    {
+        const auto other = dir / "other.h5";
+        RunInfo info;
+        info.run_id = "other-run";
+        info.kind = "rh_loop";
+        auto w = RunWriter::create(other, info, columns_for("rh_loop"));
+        w.append(std::vector<double>(columns_for("rh_loop").size(), 1.0));
+        fs::copy_file(journal_path(other), journal_path(path), fs::copy_options::overwrite_existing);
+        CHECK_THROWS_WITH(RunReader::open(path), Catch::Contains(journal_path(path).string()) && Catch::Contains("another run"));
+        CHECK_THROWS_AS(recover(path), StorageError);
+        w.finish(RunStatus::complete);
+    }
     // Garbage in place of the journal.
     std::ofstream(journal_path(path), std::ios::trunc) << "not a journal at all, but long enough to have a header....";
     CHECK_THROWS_WITH(RunReader::open(path), Catch::Contains("not an mtjlab row journal"));
