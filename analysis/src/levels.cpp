@@ -276,28 +276,6 @@ struct TwoScratch {
     std::vector<double> valid, lo, hi, ylo, yhi, select;
 };
 
-/// Sum of the m values at p in 4 interleaved partial sums (independent add chains).
-inline double sum4(const double* p, std::size_t m) {
-    double a[4] = {0, 0, 0, 0};
-    std::size_t i = 0;
-    for (; i + 4 <= m; i += 4)
-        for (std::size_t q = 0; q < 4; ++q) a[q] += p[i + q];
-    double s = (a[0] + a[1]) + (a[2] + a[3]);
-    for (; i < m; ++i) s += p[i];
-    return s;
-}
-
-/// Sum of squared deviations of the m values at p from c (4 interleaved partial sums).
-inline double ss4(const double* p, std::size_t m, double c) {
-    double a[4] = {0, 0, 0, 0};
-    std::size_t i = 0;
-    for (; i + 4 <= m; i += 4)
-        for (std::size_t q = 0; q < 4; ++q) a[q] += (p[i + q] - c) * (p[i + q] - c);
-    double s = (a[0] + a[1]) + (a[2] + a[3]);
-    for (; i < m; ++i) s += (p[i] - c) * (p[i] - c);
-    return s;
-}
-
 /// Median of the m > 0 values at p (mean of the two middle values for even m) and the upper median (rank
 /// m/2, the value find_levels' admissibility test reads), by exact selection; for even m the lower middle
 /// value is the largest value below the upper median, unless that rank holds the upper median itself.
@@ -397,8 +375,8 @@ bool two_levels(std::span<const double> r_ohm, const LevelOptions& opt, Levels& 
     for (std::size_t i = 0; i < na; ++i) ylo[i] = log_positive(lo[i]);
     for (std::size_t i = 0; i < nb; ++i) yhi[i] = log_positive(hi[i]);
     const double dna = static_cast<double>(na), dnb = static_cast<double>(nb), nn = static_cast<double>(n);
-    const double mean_lo = sum4(ylo, na) / dna, mean_hi = sum4(yhi, nb) / dnb;
-    const double rss2 = ss4(ylo, na, mean_lo) + ss4(yhi, nb, mean_hi);
+    const double mean_lo = detail::sum4(ylo, na) / dna, mean_hi = detail::sum4(yhi, nb) / dnb;
+    const double rss2 = detail::ss4(ylo, na, mean_lo) + detail::ss4(yhi, nb, mean_hi);
     const double rss1 = rss2 + dna * dnb / nn * (mean_hi - mean_lo) * (mean_hi - mean_lo);
     // Rounding allowance: the general path's costs come from prefix sums of (ln R - centre)^2 <= n span^2.
     const double span = log_positive(mx) - log_positive(mn);
