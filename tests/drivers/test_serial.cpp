@@ -145,3 +145,44 @@ TEST_CASE("serial: bad settings and missing devices", "[unit][drivers][serial]")
     CHECK_THROWS_WITH(SerialTransport("/dev/no-such-tty-mtjlab", SerialSettings{}),
                       Catch::Contains("/dev/no-such-tty-mtjlab"));
 }
+
+TEST_CASE("serial: a reply that comes after its deadline is never read as the next query's answer",
+          "[integration][drivers][serial]") {
+    // The line stays open after a timeout, so the instrument's late reply arrives while the next query waits
+    // for its own. The session waits until the line has been quiet for one deadline before the next command.
+    std::atomic<int> delay_ms{250};
+    std::atomic<int> slow_answered{0};
+    PtyInstrument pty([&](const std::string& cmd) -> std::optional<std::string> {
+        if (cmd == "SLOW?") {
+            std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
+            ++slow_answered;
+            return "late";
+        }
+        if (cmd == "FAST?") return "fast";
+        if (cmd == "NUM?") return "42";
+        return std::nullopt;
+    });
+    SessionOptions o;
+    o.name = "gaussmeter";
+    o.timeout = std::chrono::milliseconds(150);
+    ScpiSession s(std::make_unique<SerialTransport>(pty.path(), SerialSettings{}), o);
+    CHECK(s.query("FAST?") == "fast");
+    CHECK_THROWS_AS(s.query("SLOW?"), TimeoutError);  // "late" comes 100 ms after the deadline
+    CHECK(s.query("FAST?") == "fast");               // not "late"
+    CHECK(slow_answered == 1);
+    CHECK_THROWS_AS(s.query("SLOW?"), TimeoutError);
+    CHECK(s.query_double("NUM?") == 42.0);
+    CHECK_THROWS_AS(s.query_double("SLOW?"), TimeoutError);
+    CHECK(s.query("FAST?") == "fast");
+    CHECK(s.query("FAST?") == "fast");  // in step again: nothing left over
+    CHECK(slow_answered == 3);
+
+    // Later than the quiet wait (400 ms = 2.7 deadlines): the late reply can reach the next query, but a reply
+    // that does not parse puts the session out of step, so one typed query fails and the next is in step again.
+    delay_ms = 400;
+    CHECK_THROWS_AS(s.query("SLOW?"), TimeoutError);
+    CHECK_THROWS_WITH(s.query_double("NUM?"), Catch::Contains("'late'") && Catch::Contains("asking 'NUM?' to gaussmeter"));
+    CHECK(s.query_double("NUM?") == 42.0);
+    CHECK(s.query("FAST?") == "fast");
+    CHECK(slow_answered == 4);
+}

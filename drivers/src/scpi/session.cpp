@@ -125,8 +125,17 @@ void ScpiSession::rethrow_with_context(std::string_view command, bool is_query) 
 
 void ScpiSession::write_locked(std::string_view command) {
     if (stale_input_) {
-        transport_->discard_input();
-        stale_input_ = false;
+        // Out of step after an error. On a serial line the reply that missed its deadline may still be on its
+        // way: wait until the line is quiet (one reply timeout) so it cannot be read as this command's answer.
+        // Elsewhere (TCP dropped the link, USBTMC aborted the transfer) dropping what arrived is enough.
+        if (transport_->late_reply_possible()) {
+            log_->warn("out of step with the instrument: waiting {} ms for late replies before '{}'",
+                       std::chrono::duration_cast<std::chrono::milliseconds>(options_.timeout).count(), command);
+            resync_locked();
+        } else {
+            transport_->discard_input();
+            stale_input_ = false;
+        }
     }
     if (log_->should_log(spdlog::level::trace)) log_->trace("-> {}", command);
     std::string message;
@@ -185,25 +194,25 @@ std::string ScpiSession::query(std::string_view command) {
 }
 
 template <class F>
-static auto parse_or_throw(F&& f, std::string_view reply, std::string_view command, const std::string& name) {
+auto ScpiSession::parse_or_throw(F&& f, std::string_view command) {
+    const std::string reply = query(command);
     try {
         return f(reply);
     } catch (const ProtocolError& e) {
-        throw ProtocolError(fmt::format("{}; asking '{}' to {}", e.what(), command, name));
+        // A reply of the wrong form may be the late answer to an earlier query: out of step from here on.
+        {
+            std::lock_guard lock(mutex_);
+            stale_input_ = true;
+        }
+        throw ProtocolError(fmt::format("{}; asking '{}' to {}", e.what(), command, options_.name));
     }
 }
 
-double ScpiSession::query_double(std::string_view command) {
-    return parse_or_throw(parse_double, query(command), command, options_.name);
-}
-long long ScpiSession::query_int(std::string_view command) {
-    return parse_or_throw(parse_int, query(command), command, options_.name);
-}
-bool ScpiSession::query_bool(std::string_view command) {
-    return parse_or_throw(parse_bool, query(command), command, options_.name);
-}
+double ScpiSession::query_double(std::string_view command) { return parse_or_throw(parse_double, command); }
+long long ScpiSession::query_int(std::string_view command) { return parse_or_throw(parse_int, command); }
+bool ScpiSession::query_bool(std::string_view command) { return parse_or_throw(parse_bool, command); }
 std::vector<double> ScpiSession::query_doubles(std::string_view command) {
-    return parse_or_throw(parse_doubles, query(command), command, options_.name);
+    return parse_or_throw(parse_doubles, command);
 }
 
 std::string ScpiSession::query_block(std::string_view command) {
@@ -302,6 +311,7 @@ void ScpiSession::resync_locked() {
         for (int lines = 0; lines < 64; ++lines) (void)transport_->read_line(options_.timeout, options_.max_reply, "\n");
     } catch (const Error&) {
     }
+    transport_->discard_input();  // a line cut by the quiet deadline is not the start of the next reply
 }
 
 std::vector<ScpiError> ScpiSession::drain_locked() {

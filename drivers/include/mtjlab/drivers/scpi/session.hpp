@@ -106,13 +106,15 @@ private:
     std::vector<ScpiError> drain_locked();
     void sync_locked(Duration timeout);
     void resync_locked();
+    template <class F>
+    auto parse_or_throw(F&& f, std::string_view command);
     [[noreturn]] void rethrow_with_context(std::string_view command, bool is_query) const;
 
     std::unique_ptr<Transport> transport_;
     SessionOptions options_;
     std::shared_ptr<spdlog::logger> log_;
     mutable std::mutex mutex_;
-    bool stale_input_ = false;  // a read timed out: discard late bytes before the next command
+    bool stale_input_ = false;  // out of step (a read failed, a reply did not parse): resynchronise first
 };
 
 /// Formats a number for a SCPI command: 12 significant digits, no locale ("2e-07", "0.5", "1000").

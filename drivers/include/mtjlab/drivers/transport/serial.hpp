@@ -16,6 +16,7 @@ public:
     void write(std::string_view data, Duration timeout) override;
     void close() override;
     [[nodiscard]] std::string resource() const override;
+    [[nodiscard]] bool late_reply_possible() const override { return true; }
     [[nodiscard]] const SerialSettings& settings() const;
 
 protected:

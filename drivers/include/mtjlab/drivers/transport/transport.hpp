@@ -42,6 +42,12 @@ public:
     /// taken as the answer to the next query).
     void discard_input();
 
+    /// Whether a reply that missed a read's deadline may still arrive on this link later, after
+    /// discard_input() (a serial line: the stream stays open and the instrument answers when it is done).
+    /// TCP drops the connection on a read timeout and USBTMC aborts the bulk-IN transfer, so a late reply
+    /// cannot reach the next query there; an in-process instrument answers inside write().
+    [[nodiscard]] virtual bool late_reply_possible() const { return false; }
+
     /// Closes the link; later operations may reopen it (TCP reconnects) or throw TransportError.
     virtual void close() = 0;
 
