@@ -134,6 +134,51 @@ TEST_CASE("81150A: channel suffix at the end of the keyword, manual arm and soft
     CHECK(l.q(pg, ":SYST:ERR?").rfind("-222,", 0) == 0);
 }
 
+TEST_CASE("pulse generators refuse edges that do not fit in the pulse, so every accepted pulse can be fired",
+          "[sim][vlab]") {
+    // Fuzz finding (session 6, fuzz_vinstrument): an 81150A with a 10 ns pulse and 100 ns edges accepted the
+    // settings, and its trigger made the probe station refuse the pulse with an exception that stopped the
+    // lab's io thread. The rule (33500B guide): each edge <= 0.625 x width, refused with -221.
+    Lab l;
+    SECTION("81150A") {
+        const std::string pg = "pulse_gen2";
+        l.w(pg, ":FUNC1 PULS;:PULS:PER1 1E-6;:PULS:WIDT1 1E-8;:VOLT1:HIGH 1.0;:VOLT1:LOW 0");
+        CHECK(l.q(pg, ":SYST:ERR?") == "0,\"No error\"");
+        l.w(pg, "PULS:TRAN 1e-7");
+        CHECK(l.q(pg, ":SYST:ERR?").rfind("-221,", 0) == 0);
+        CHECK(l.num(pg, ":PULS:TRAN1?") == Approx(2.5e-9));  // refused: unchanged
+        l.w(pg, ":PULS:TRAN1:TRA 6.25E-9");                   // exactly 0.625 x 10 ns: accepted
+        CHECK(l.q(pg, ":SYST:ERR?") == "0,\"No error\"");
+        l.w(pg, ":PULS:WIDT1 9E-9");                          // a narrower pulse no longer holds that edge
+        CHECK(l.q(pg, ":SYST:ERR?").rfind("-221,", 0) == 0);
+        CHECK(l.num(pg, ":PULS:WIDT1?") == Approx(1e-8));
+        l.w(pg, ":ARM:SOUR1 MAN;:TRIG:COUN1 1;:OUTP1 ON");
+        const auto p0 = l.pulses();
+        l.w(pg, "*TRG");
+        CHECK(l.pulses() == p0 + 1);
+        CHECK(l.q(pg, ":SYST:ERR?") == "0,\"No error\"");
+    }
+    SECTION("33522B") {
+        const std::string pg = "pulse_gen";
+        l.w(pg, "FUNC PULS;FUNC:PULS:PER 1E-3;WIDT 100 NS;:VOLT:LOW 0;:VOLT:HIGH 0.8");
+        CHECK(l.q(pg, "SYST:ERR?") == "0,\"No error\"");
+        l.w(pg, "FUNC:PULS:TRAN 100 NS");
+        CHECK(l.q(pg, "SYST:ERR?").rfind("-221,", 0) == 0);
+        l.w(pg, "FUNC:PULS:TRAN:LEAD 62 NS");
+        CHECK(l.q(pg, "SYST:ERR?") == "0,\"No error\"");
+        l.w(pg, "FUNC:PULS:WIDT 50 NS");
+        CHECK(l.q(pg, "SYST:ERR?").rfind("-221,", 0) == 0);
+        l.w(pg, "FUNC:PULS:DCYC 0.005");  // 50 ns again, through the duty cycle
+        CHECK(l.q(pg, "SYST:ERR?").rfind("-221,", 0) == 0);
+        CHECK(l.num(pg, "FUNC:PULS:WIDT?") == Approx(100e-9));
+        l.w(pg, "BURS:MODE TRIG;NCYC 2;STAT ON;:TRIG:SOUR BUS;:OUTP ON");
+        const auto p0 = l.pulses();
+        l.w(pg, "*TRG");
+        CHECK(l.pulses() == p0 + 2);
+        CHECK(l.q(pg, "SYST:ERR?") == "0,\"No error\"");
+    }
+}
+
 TEST_CASE("SR830: its own syntax, the manual's index tables, status bytes for errors", "[sim][vlab]") {
     Lab l;
     const std::string li = "lockin";

@@ -72,6 +72,24 @@ TEST_CASE("TCP: terminations, joined queries, long lines, malformed input", "[in
     CHECK(line->substr(line->size() - 2) == "\r\n");
 }
 
+TEST_CASE("TCP: the fuzz finding's session (pulse narrower than its edges, then a trigger) leaves the lab serving",
+          "[integration][vlab][tcp]") {
+    // Before the fix the 81150A accepted these settings; the trigger made the probe station throw inside the
+    // lab's io thread, which stopped it: every instrument went silent.
+    VirtualLab lab{LabOptions{}};
+    lab.start();
+    const auto eps = lab.endpoints();
+    auto pg = RawClient::tcp(endpoint(eps, "pulse_gen2").port);
+    pg.send("FUNC PULS\nPULS:WIDT1 1e-8\nPULS:TRAN 1e-7\nVOLT:HIGH 1.0;LOW 0\nOUTP1 ON\nARM:SOUR1 MAN\n"
+            "TRIG:COUN1 1\n*TRG\n");
+    CHECK(pg.query("SYST:ERR?").rfind("-221,", 0) == 0);
+    CHECK(pg.query("SYST:ERR?") == "0,\"No error\"");
+    CHECK(pg.query("*IDN?").find("81150A") != std::string::npos);
+    auto li = RawClient::tcp(endpoint(eps, "lockin").port);
+    CHECK(li.query("*IDN?").find("SR830") != std::string::npos);
+    CHECK(lab.running());
+}
+
 TEST_CASE("TCP: one client at a time, the next is served when the first leaves", "[integration][vlab][tcp]") {
     VirtualLab lab{LabOptions{}};
     lab.start();

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "models.hpp"
+#include "mtjlab/core/error.hpp"
 
 namespace mtjlab::devices_sim::detail {
 
@@ -105,8 +106,12 @@ private:
 
     void check_pulse(const Channel& c, double period, double width, double lead, double trail,
                      const std::string& header) const {
-        // The pulse must fit in its period with its edges (33500B: width <= period - 1.6 * edges).
-        if (width + 0.8 * (lead + trail) > period * (1 + 1e-12) || width < m_.width_min * (1 - 1e-12))
+        // The pulse must fit in its period with its edges (33500B: width <= period - 1.6 * edges), and each
+        // edge in the pulse (33500B: edge time <= 0.625 * width; applied to the 81150A as well). The second
+        // rule keeps every pulse the instrument accepts one the write channel can take: a width below
+        // (lead + trail) / 2 has no plateau and physics::ProbeStation refuses it.
+        if (width + 0.8 * (lead + trail) > period * (1 + 1e-12) || width < m_.width_min * (1 - 1e-12) ||
+            std::max(lead, trail) > 0.625 * width * (1 + 1e-12))
             throw ScpiFault(scpi_code::settings_conflict, header);
         (void)c;
     }
@@ -127,7 +132,14 @@ private:
         for (long k = 0; k < n; ++k) {
             physics::Pulse p{Volt(amp), Second(c.width), Second(c.lead), Second(c.trail)};
             const Second t0 = bench().now_locked();
-            bench().apply_pulse_locked(p);
+            try {
+                bench().apply_pulse_locked(p);
+            } catch (const mtjlab::InputError& e) {
+                // check_pulse() keeps such settings out; should one get through, the client sees an
+                // execution error, the lab keeps serving (an exception here would stop its io thread).
+                push_error_locked(scpi_code::execution_error, e.what());
+                return;
+            }
             const Second used = bench().now_locked() - t0;
             if (k + 1 < n && used.si() < c.period) bench().advance_locked(Second(c.period - used.si()));
         }
