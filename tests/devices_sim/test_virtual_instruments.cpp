@@ -179,6 +179,49 @@ TEST_CASE("pulse generators refuse edges that do not fit in the pulse, so every 
     }
 }
 
+TEST_CASE("a burst is refused whole when it is more work than one message may ask of the virtual lab",
+          "[sim][vlab]") {
+    SECTION("the default budget stops a 10^8-pulse burst and a 2,000-pulse LLG burst at once") {
+        Lab l;
+        l.w("pulse_gen", "FUNC PULS;FUNC:PULS:WIDT 100 NS;PER 1E-6;:VOLT:LOW 0;:VOLT:HIGH 0.1");
+        l.w("pulse_gen", "BURS:MODE TRIG;NCYC 1E8;STAT ON;:TRIG:SOUR BUS;:OUTP ON");
+        const auto p0 = l.pulses();
+        l.w("pulse_gen", "*TRG");
+        CHECK(l.pulses() == p0);
+        CHECK(l.q("pulse_gen", "SYST:ERR?").rfind("-221,\"Settings conflict;burst of 100000000 pulses", 0) == 0);
+        // 5 ns pulses are resolved with the LLG macrospin: 1000 work units per cell and pulse.
+        const std::string pg = "pulse_gen2";
+        l.w(pg, ":FUNC1 PULS;:PULS:PER1 1E-6;:PULS:WIDT1 5E-9;:VOLT1:HIGH 0.5;:VOLT1:LOW 0");
+        l.w(pg, ":ARM:SOUR1 MAN;:TRIG:COUN1 2000;:OUTP1 ON");
+        l.w(pg, "*TRG");
+        CHECK(l.pulses() == p0);
+        CHECK(l.q(pg, ":SYST:ERR?").rfind("-221,", 0) == 0);
+        l.w(pg, ":TRIG:COUN1 3;*TRG");
+        CHECK(l.pulses() == p0 + 3);
+    }
+    SECTION("the budget is per message") {
+        LabOptions o;
+        o.bench.max_work_per_message = 50;
+        Lab l(o);
+        const std::string pg = "pulse_gen";
+        l.w(pg, "FUNC PULS;FUNC:PULS:WIDT 100 NS;PER 1E-6;:VOLT:LOW 0;:VOLT:HIGH 0.1");
+        l.w(pg, "BURS:MODE TRIG;NCYC 30;STAT ON;:TRIG:SOUR BUS;:OUTP ON");
+        const auto p0 = l.pulses();
+        l.w(pg, "*TRG");
+        l.w(pg, "*TRG");
+        CHECK(l.pulses() == p0 + 60);
+        CHECK(l.q(pg, "SYST:ERR?") == "0,\"No error\"");
+        l.w(pg, "*TRG;*TRG");  // 60 in one message: the second burst is refused whole
+        CHECK(l.pulses() == p0 + 90);
+        CHECK(l.q(pg, "SYST:ERR?").rfind("-221,", 0) == 0);
+        l.w(pg, "BURS:NCYC 50;*TRG");
+        CHECK(l.pulses() == p0 + 140);
+        l.w(pg, "BURS:NCYC 51;*TRG");
+        CHECK(l.pulses() == p0 + 140);
+        CHECK(l.q(pg, "SYST:ERR?").rfind("-221,", 0) == 0);
+    }
+}
+
 TEST_CASE("SR830: its own syntax, the manual's index tables, status bytes for errors", "[sim][vlab]") {
     Lab l;
     const std::string li = "lockin";

@@ -11,8 +11,8 @@ VirtualBench::VirtualBench(physics::ProbeStation station, BenchOptions options)
     : station_(std::move(station)), options_(options), rng_(options.seed ^ 0x6a09e667f3bcc908ULL) {
     if (!(options_.coil_constant_t_per_a > 0.0) || !(options_.slew_a_per_s > 0.0) ||
         !(options_.coil_resistance.si() > 0.0) || options_.gaussmeter_noise.si() < 0.0 ||
-        options_.transaction_time.si() < 0.0)
-        throw InputError("virtual bench: coil constant, slew rate and coil resistance must be > 0");
+        options_.transaction_time.si() < 0.0 || options_.max_work_per_message == 0)
+        throw InputError("virtual bench: coil constant, slew rate, coil resistance and work per message must be > 0");
     last_change_ = station_.now();
     apply_field_locked();
 }
@@ -78,6 +78,15 @@ void VirtualBench::apply_pulse_locked(const physics::Pulse& p) {
     ++pulses_;
     if (options_.realtime) sleep_debt_ += station_.now() - before;
     last_change_ = station_.now();
+}
+
+bool VirtualBench::reserve_pulses_locked(const physics::Pulse& p, std::uint64_t count) {
+    const bool llg = p.width < station_.llg_threshold() && p.amplitude.si() != 0.0;
+    const std::uint64_t unit = llg ? llg_pulse_work * std::max<std::uint64_t>(1, station_.device().cells.size()) : 1;
+    const std::uint64_t left = options_.max_work_per_message - std::min(work_this_message_, options_.max_work_per_message);
+    if (count > left / unit) return false;
+    work_this_message_ += count * unit;
+    return true;
 }
 
 physics::LockInSample VirtualBench::read_lockin_locked(Volt v_ac_rms, Hertz f, Second tau, Second settle) {

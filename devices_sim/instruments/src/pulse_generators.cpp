@@ -129,8 +129,13 @@ private:
         const double low = c.offset - c.amplitude / 2.0;
         const double amp = (high - low) * (c.inverted ? -1.0 : 1.0);
         const auto n = static_cast<long>(c.ncycles);
+        const physics::Pulse p{Volt(amp), Second(c.width), Second(c.lead), Second(c.trail)};
+        if (!bench().reserve_pulses_locked(p, static_cast<std::uint64_t>(n))) {
+            push_error_locked(scpi_code::settings_conflict,
+                              "burst of " + std::to_string(n) + " pulses is more than the virtual lab simulates in one message");
+            return;
+        }
         for (long k = 0; k < n; ++k) {
-            physics::Pulse p{Volt(amp), Second(c.width), Second(c.lead), Second(c.trail)};
             const Second t0 = bench().now_locked();
             try {
                 bench().apply_pulse_locked(p);

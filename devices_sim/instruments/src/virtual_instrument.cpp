@@ -216,6 +216,7 @@ Exchange VirtualInstrument::process(std::string_view message) {
     {
         std::lock_guard lock(bench_->mutex());
         bench_->advance_locked(bench_->options().transaction_time);
+        bench_->begin_message_locked();
         ex.reply = execute_locked(message);
         if (random && (*random == FaultKind::timeout || *random == FaultKind::garbage) && !ex.reply)
             random = error_enabled ? FaultKind::error : FaultKind::slow;  // nothing to lose or spoil
