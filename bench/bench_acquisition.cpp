@@ -183,7 +183,7 @@ struct EngineRig {
         j.name = "bench";
         j.run_name = "bench";
         j.kind = "rh_loop";
-        j.plan = l.plan(points);
+        j.plan = std::make_shared<const Plan>(l.plan(points));
         return j;
     }
     fs::path next_file() { return dir / ("run" + std::to_string(k++) + ".h5"); }

@@ -80,7 +80,7 @@ RunOutcome skipped_outcome(const Job& job, const fs::path& file, std::size_t row
     o.file = file;
     o.status = storage::RunStatus::complete;
     o.skipped = true;
-    o.total = job.plan.points.size();
+    o.total = job.plan->points.size();
     o.rows = rows;
     o.message = std::move(message);
     return o;
@@ -121,7 +121,7 @@ nlohmann::json device_json(const DeviceRef& d) {
 }  // namespace
 
 RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, const RunOptions& options) {
-    const Plan& plan = job.plan;
+    const Plan& plan = *job.plan;
     RunOutcome out;
     out.name = job.name;
     out.file = file;
@@ -336,7 +336,7 @@ std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& ben
                             {"run", j.run_name},
                             {"kind", j.kind},
                             {"device", device_json(j.device)},
-                            {"points", j.plan.points.size()},
+                            {"points", j.plan->points.size()},
                             {"rows", 0},
                             {"status", it != previous.end() ? it->second : "pending"},
                             {"note", ""}});
@@ -375,14 +375,14 @@ std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& ben
             ((previous[job.name] == "complete" && fs::exists(file)) || previous[job.name] == "skipped")) {
             const RunOutcome o =
                 skipped_outcome(job, file, manifest["jobs"][k].value("rows", std::size_t{0}), std::string());
-            if (options.progress) options.progress->skip(job.plan.points.size());
+            if (options.progress) options.progress->skip(job.plan->points.size());
             outcomes.push_back(o);
             continue;
         }
         if (broken_device && broken_device->die == job.device.die && broken_device->device == job.device.device &&
             broken_device->wafer_id == job.device.wafer_id && job.device.die >= 0) {
             const RunOutcome o = skipped_outcome(job, file, 0, "skipped: " + broken_note);
-            if (options.progress) options.progress->skip(job.plan.points.size());
+            if (options.progress) options.progress->skip(job.plan->points.size());
             if (options.manifest) {
                 auto& j = manifest["jobs"][k];
                 j["status"] = "skipped";
@@ -411,7 +411,7 @@ std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& ben
             record(f);
             throw;
         }
-        if (o.skipped && options.progress) options.progress->skip(job.plan.points.size());
+        if (o.skipped && options.progress) options.progress->skip(job.plan->points.size());
         record(o);
         if (o.breakdown_amplitude_V) {
             broken_device = job.device;

@@ -99,14 +99,14 @@ Campaign parse_campaign(TomlTable& t) {
 }  // namespace detail
 
 std::vector<Job> expand(const Campaign& c, const acquisition::BenchCalibration& cal) {
-    std::vector<acquisition::Plan> plans;
+    std::vector<std::shared_ptr<const acquisition::Plan>> plans;
     std::vector<std::string> params;
     for (const CampaignRun& r : c.runs) {
-        plans.push_back(expand(r.recipe, cal));
+        plans.push_back(std::make_shared<const acquisition::Plan>(expand(r.recipe, cal)));
         params.push_back(r.recipe.parameters_json());
     }
     std::vector<Job> jobs;
-    std::size_t points = 0;  // in all jobs so far (each job holds a copy of its run's plan)
+    std::size_t points = 0;  // to measure in all jobs so far (the jobs of one run share its plan)
     for (double t : c.thicknesses_nm) {
         int die = -1;
         for (int d = 0; d < c.wafer.dies; ++d)
@@ -157,7 +157,7 @@ std::vector<Job> expand(const Campaign& c, const acquisition::BenchCalibration& 
                     std::none_of(r.thicknesses_nm.begin(), r.thicknesses_nm.end(),
                                  [&](double tt) { return std::abs(tt - t) < 0.005; }))
                     continue;
-                points += plans[k].points.size();
+                points += plans[k]->points.size();
                 if (points > max_campaign_points)
                     throw InputError(fmt::format("{}: campaign '{}': its jobs would hold more than {} points (job {} "
                                                  "of run '{}' reaches {}); measure in several campaigns",

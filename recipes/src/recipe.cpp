@@ -88,7 +88,7 @@ Job make_job(const RunRecipe& recipe, const acquisition::BenchCalibration& cal) 
     j.kind = recipe.kind;
     j.recipe_text = recipe.text;
     j.parameters_json = recipe.parameters_json();
-    j.plan = expand(recipe, cal);
+    j.plan = std::make_shared<const acquisition::Plan>(expand(recipe, cal));
     return j;
 }
 

@@ -1,6 +1,7 @@
 // A recipe from file/text to run files: expand with the station calibration, preflight, run_session.
 #include "mtjlab/recipes/runner.hpp"
 
+#include <map>
 #include <set>
 #include <utility>
 
@@ -28,8 +29,12 @@ PreparedRecipe prepare(const Recipe& recipe, const Station& station, const Devic
         p.jobs.back().name = safe_file_stem(p.jobs.back().name);
         p.jobs.back().device = device;
     }
+    // The jobs of one campaign run share a plan: check each plan once.
+    std::map<const Plan*, PreflightReport> checked;
     for (const Job& j : p.jobs) {
-        PreflightReport rep = check_plan(j.plan, limits, cal);
+        auto it = checked.find(j.plan.get());
+        if (it == checked.end()) it = checked.emplace(j.plan.get(), check_plan(*j.plan, limits, cal)).first;
+        PreflightReport rep = it->second;
         p.total_points += rep.points;
         p.estimated_duration += rep.estimated_duration;
         if (!rep.ok()) ++p.refused;
@@ -60,7 +65,7 @@ RunSummary run(const PreparedRecipe& p, const Station& station, SessionOptions o
     if (p.refused) {
         const BenchLimits limits = limits_of(station);
         const BenchCalibration cal = calibration_of(station);
-        for (const Job& j : p.jobs) (void)preflight(j.plan, limits, cal);  // LimitError names the step
+        for (const Job& j : p.jobs) (void)preflight(*j.plan, limits, cal);  // LimitError names the step
     }
     if (p.campaign) {
         options.campaign_name = p.campaign->name;

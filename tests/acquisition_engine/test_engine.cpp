@@ -48,7 +48,7 @@ Job job_from(const std::string& toml, const std::string& name) {
     auto r = std::get<recipes::RunRecipe>(recipes::parse(toml, name + ".toml"));
     Job j = recipes::make_job(r, calibration());
     j.name = name;
-    REQUIRE(check_plan(j.plan, limits(), calibration()).ok());
+    REQUIRE(check_plan(*j.plan, limits(), calibration()).ok());
     return j;
 }
 /// Distinct resistance levels (values within `tol` relative of a level's first member join it).
@@ -169,7 +169,7 @@ TEST_CASE("Ctrl-C level 1 stops after the point; resume completes with no duplic
         CHECK(a.status == storage::RunStatus::aborted);
         first = a.rows;
         CHECK(first > 0);
-        CHECK(first < job.plan.points.size());
+        CHECK(first < job.plan->points.size());
         CHECK(std::abs(lab.field().si()) < 1e-12);  // safe before the file was marked aborted
     }
     CHECK(storage::RunReader::open(dir / "rh.h5").status() == storage::RunStatus::aborted);
@@ -188,8 +188,8 @@ TEST_CASE("Ctrl-C level 1 stops after the point; resume completes with no duplic
     }
     auto rd = storage::RunReader::open(dir / "rh.h5");
     const auto h = rd.column("field_T");
-    REQUIRE(h.size() == job.plan.points.size());
-    for (std::size_t i = 0; i < h.size(); ++i) CHECK(h[i] == job.plan.points[i].swept);
+    REQUIRE(h.size() == job.plan->points.size());
+    for (std::size_t i = 0; i < h.size(); ++i) CHECK(h[i] == job.plan->points[i].swept);
     const auto t = rd.column("time_s");
     CHECK(std::is_sorted(t.begin(), t.end()));
     // A complete run is skipped on resume.
@@ -204,7 +204,7 @@ TEST_CASE("SIGKILL between HDF5 batches, then resume: the journal is replayed, n
     // Two R(H) branches (20 -> -20 -> 20 mT): the engine also flushes a batch at the branch end.
     const Job job = job_from(
         "kind = \"rh_loop\"\nname = \"rh\"\nstart_mT = 12\nstop_mT = -12\nstep_mT = 1\nreturn_sweep = true\n", "rh");
-    const std::size_t points = job.plan.points.size();
+    const std::size_t points = job.plan->points.size();
     RunOptions ro;
     ro.directory = dir.path();
     ro.writer.batch_interval_s = 1e9;  // batches by size and branch only: deterministic on a loaded machine
@@ -339,7 +339,7 @@ TEST_CASE("breakdown ramp stops at the first broken read-back: no pulse after it
     INFO(out.message);
     CHECK(*out.breakdown_amplitude_V > 1.4);
     CHECK(*out.breakdown_amplitude_V < 2.5);
-    CHECK(out.rows < job.plan.points.size());
+    CHECK(out.rows < job.plan->points.size());
     auto b = lab.lab->bench();
     std::lock_guard lock(b->mutex());
     CHECK(b->pulses_applied_locked() == out.rows);  // one pulse per stored point, none after the break
@@ -369,7 +369,7 @@ TEST_CASE("faults mid-run: a dropped link is retried on a read; an instrument er
         const RunOutcome out = run_job(job, bench, dir / "rh.h5", ro);
         CHECK(out.status == storage::RunStatus::complete);
         CHECK(bench.read_retries() >= 1);
-        CHECK(storage::RunReader::open(dir / "rh.h5").size() == job.plan.points.size());
+        CHECK(storage::RunReader::open(dir / "rh.h5").size() == job.plan->points.size());
     }
     SECTION("an instrument error on the pulse generator fails the run, earlier points kept, bench safe") {
         const Job rv = job_from("kind = \"rv_pulse_train\"\nname = \"rv\"\nmin_V = 0.1\nmax_V = 1.0\nstep_V = 0.1\n"
@@ -392,10 +392,10 @@ TEST_CASE("faults mid-run: a dropped link is retried on a read; an instrument er
         CHECK(rd.status() == storage::RunStatus::failed);
         rows_at_failure = rd.size();
         CHECK(rows_at_failure > 0);
-        CHECK(rows_at_failure < rv.plan.points.size());
+        CHECK(rows_at_failure < rv.plan->points.size());
         CHECK_THAT(rd.info().error_message, Catch::Contains("-222"));
         const auto a = rd.column("pulse_amplitude_V");
-        for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i] == rv.plan.points[i].pulse_amplitude.si());
+        for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i] == rv.plan->points[i].pulse_amplitude.si());
         CHECK(std::abs(lab.field().si()) < 1e-12);
     }
     SECTION("a pulse that never completes (stuck *OPC?) times out and stops the run cleanly") {

@@ -184,7 +184,7 @@ TEST_CASE("the paper campaign expands device by device with sacrificial breakdow
             CHECK((j.device.cells == 1 || j.device.cells == 3));
         }
         if (j.kind == "field_free_rv") CHECK(j.device.cells == 1);
-        CHECK(check_plan(j.plan, wide(), cal()).ok());
+        CHECK(check_plan(*j.plan, wide(), cal()).ok());
     }
     CHECK(names.size() == jobs.size());
     CHECK(devices.size() == 11u * 32u);
@@ -223,7 +223,7 @@ TEST_CASE("a campaign whose jobs would hold more than the point limit in all is 
     REQUIRE(std::holds_alternative<recipes::Campaign>(any));
     auto c = std::get<recipes::Campaign>(any);
     std::size_t total = 0;
-    for (const auto& j : recipes::expand(c, cal())) total += j.plan.points.size();
+    for (const auto& j : recipes::expand(c, cal())) total += j.plan->points.size();
     CHECK(total < recipes::max_campaign_points / 10);  // the paper campaign is far below the limit
     // The same runs on a wafer of 1000 dies of 10000 devices, all selected, exceed it: refused, not allocated.
     c.wafer.dies = 1000;

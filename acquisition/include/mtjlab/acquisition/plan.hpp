@@ -4,6 +4,7 @@
 // in V and width in s, read amplitude in V rms), so preflight can check the whole run up front and the
 // dry run can print it. Plans are plain data; the run engine executes them point by point.
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -111,7 +112,7 @@ struct Plan {
 };
 
 /// One run to do: a plan, the device it measures and its provenance. A single recipe gives one job, a
-/// campaign one per (device, run).
+/// campaign one per (device, run); the jobs of one campaign run share its plan (never null once made).
 struct Job {
     std::string name;            ///< unique; the run file is <name>.h5
     std::string run_name;        ///< recipe name of the run
@@ -119,7 +120,7 @@ struct Job {
     std::string recipe_text;     ///< TOML of the run (provenance)
     std::string parameters_json; ///< resolved parameters (provenance)
     DeviceRef device;
-    Plan plan;
+    std::shared_ptr<const Plan> plan;
 };
 
 /// Human name of a step ("set field -5 mT (-0.1 A)"), used in errors and the dry run.
