@@ -4,6 +4,7 @@
 #include <hdf5.h>
 
 #include <cmath>
+#include <functional>
 #include <random>
 
 #include "mtjlab/ann/dataset.hpp"
@@ -60,6 +61,16 @@ Split synthetic_split(std::size_t n, std::uint64_t seed) {
     for (auto& p : s.pixels) p = static_cast<std::uint8_t>(rng() % 256);
     for (auto& l : s.labels) l = static_cast<std::uint8_t>(rng() % 10);
     return s;
+}
+
+// The message of the mtjlab::Error `f` throws ("<no error>" if none).
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "<no error>";
 }
 
 }  // namespace
@@ -181,6 +192,66 @@ TEST_CASE("model files round-trip and reject other shapes", "[unit][ann]") {
         CHECK_THAT(e.what(), Catch::Contains("other.h5") && Catch::Contains("100 x 128"));
     }
     CHECK_THROWS_AS(load_model(dir / "missing.h5"), InputError);
+}
+
+TEST_CASE("a model file with absurd attributes or a declared huge shape is refused, not cast or allocated",
+          "[unit][ann]") {
+    // fuzz_ann_files (session 7): attributes are read as doubles and were cast to integers unchecked (undefined
+    // behaviour for NaN or 1e300), and H came from the file's declared dims before any bound.
+    test::TempDir dir("model_bad");
+    save_model(dir / "m.h5", init_glorot(4, 3), ModelInfo{});
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    auto set_attr = [&](const char* name, double v) {
+        const hid_t f = H5Fopen((dir / "m.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+        if (H5Aexists(f, name) > 0) H5Adelete(f, name);
+        const hid_t sp = H5Screate(H5S_SCALAR);
+        const hid_t a = H5Acreate2(f, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+        H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
+        H5Aclose(a);
+        H5Sclose(sp);
+        H5Fclose(f);
+    };
+    set_attr("epochs", std::nan(""));
+    CHECK_THAT(error_of([&] { load_model(dir / "m.h5"); }),
+               Catch::Contains("m.h5") && Catch::Contains("attribute epochs") && Catch::Contains("whole number"));
+    set_attr("epochs", 3);
+    set_attr("seed", 1e300);
+    CHECK_THAT(error_of([&] { load_model(dir / "m.h5"); }), Catch::Contains("attribute seed"));
+    set_attr("seed", 7);
+    CHECK(load_model(dir / "m.h5").info.config.seed == 7);
+
+    // 784 x 2^40 declared, chunked and never written: a few KB on disk
+    {
+        const hid_t f = H5Fcreate((dir / "huge.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        const hid_t g = H5Gcreate2(f, "/model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        const hsize_t h = hsize_t{1} << 40;  // consistent shapes: 784 x H, H, H x 10, 10
+        auto chunked = [&](const char* n, std::vector<hsize_t> dims) {
+            const std::vector<hsize_t> chunk(dims.size(), 8);
+            const hid_t sp = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+            const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+            H5Pset_chunk(dcpl, static_cast<int>(dims.size()), chunk.data());
+            H5Dclose(H5Dcreate2(f, n, H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+            H5Pclose(dcpl);
+            H5Sclose(sp);
+        };
+        chunked("/model/w1", {784, h});
+        chunked("/model/b1", {h});
+        chunked("/model/w2", {h, 10});
+        chunked("/model/b2", {10});
+        const hid_t t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, 16);
+        const hid_t ss = H5Screate(H5S_SCALAR);
+        const hid_t a = H5Acreate2(f, "format", t, ss, H5P_DEFAULT, H5P_DEFAULT);
+        H5Awrite(a, t, "mtjlab-ann-model");
+        H5Aclose(a);
+        H5Sclose(ss);
+        H5Tclose(t);
+        H5Gclose(g);
+        H5Fclose(f);
+    }
+    CHECK(std::filesystem::file_size(dir / "huge.h5") < 100000);
+    CHECK_THAT(error_of([&] { load_model(dir / "huge.h5"); }),
+               Catch::Contains("huge.h5") && Catch::Contains("1099511627776 hidden units"));
 }
 
 TEST_CASE("two epochs on 10k Fashion images beat 80 %", "[integration][ann]") {

@@ -313,3 +313,45 @@ TEST_CASE("conductance-state tables (contract D)", "[unit][ann]") {
     CHECK(h[0].r_ohm.front() == 16000);
     CHECK(h[0].devices == 5);
 }
+
+TEST_CASE("conductance-state tables: integer columns must hold whole numbers, thickness a thickness",
+          "[unit][ann]") {
+    // fuzz_ann_files (session 7): cells = 2.48e9 was cast to int unchecked (undefined behaviour; UBSan stopped
+    // the fuzzer at once); the HDF5 reader cast before its finiteness check.
+    test::TempDir dir("states_bad");
+    const std::string header = "thickness_nm,cells,state,g_norm,g_norm_std,r_ohm,r_ohm_std,devices\n";
+    const std::string second = "1.9,1,1,1.0,0.02,9600,80,5\n";
+    auto csv_error = [&](const std::string& name, const std::string& row) {
+        std::ofstream(dir / name) << header << row << second;
+        return error_of([&] { read_states_table(dir / name); });
+    };
+    CHECK_THAT(csv_error("big.csv", "1.9,2482380000,0,0.6,0.01,16000,100,5\n"),
+               Catch::Contains("big.csv:2: column cells") && Catch::Contains("not a whole number"));
+    CHECK_THAT(csv_error("half.csv", "1.9,1,0.5,0.6,0.01,16000,100,5\n"), Catch::Contains("half.csv:2: column state"));
+    CHECK_THAT(csv_error("negdev.csv", "1.9,1,0,0.6,0.01,16000,100,-3\n"), Catch::Contains("column devices"));
+    CHECK_THAT(csv_error("thick.csv", "1e300,1,0,0.6,0.01,16000,100,5\n"),
+               Catch::Contains("thick.csv:2") && Catch::Contains("thickness_nm"));
+    {
+        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+        const hid_t f = H5Fcreate((dir / "t.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        const hid_t g = H5Gcreate2(f, "/conductance_states", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        auto col = [&](const char* name, std::vector<double> v) {
+            const hsize_t n = v.size();
+            const hid_t sp = H5Screate_simple(1, &n, nullptr);
+            const hid_t d = H5Dcreate2(g, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+            H5Dclose(d);
+            H5Sclose(sp);
+        };
+        col("thickness_nm", {1.9, 1.9});
+        col("cells", {1, std::nan("")});
+        col("state", {0, 1});
+        col("g_norm", {0.6, 1.0});
+        col("g_norm_std", {0.01, 0.02});
+        col("devices", {5, 1e300});
+        H5Gclose(g);
+        H5Fclose(f);
+    }
+    CHECK_THAT(error_of([&] { read_states_table(dir / "t.h5"); }),
+               Catch::Contains("t.h5: row 2") && Catch::Contains("non-finite"));
+}

@@ -71,6 +71,19 @@ double parse_number(const std::string& s, const fs::path& file, std::size_t line
     return v;
 }
 
+// Integer columns (cells, state, devices) are stored as numbers; a value that is not a whole number in
+// 0..10^6 is refused before it is converted (a cast of 1e300 or NaN to int is undefined behaviour).
+constexpr double kMaxWhole = 1e6;
+// Rows of a table: a measured campaign has tens; an HDF5 table declaring more is refused before it is read.
+constexpr std::size_t kMaxRows = 1'000'000;
+
+int whole_number(double v, const std::string& where, const std::string& column) {
+    if (!(v >= 0.0 && v <= kMaxWhole) || v != std::floor(v)) {
+        throw InputError(fmt::format("{}: column {}: {} is not a whole number in 0..{}", where, column, v, kMaxWhole));
+    }
+    return static_cast<int>(v);
+}
+
 std::vector<Row> read_csv_rows(const fs::path& file) {
     // Bounded like every CSV import (an endless file such as /dev/zero is one InputError, not all the memory).
     std::istringstream in(read_text_file(file, max_csv_bytes, "levels CSV"));
@@ -104,15 +117,18 @@ std::vector<Row> read_csv_rows(const fs::path& file) {
                                          header.size()));
         }
         auto get = [&](const std::string& c) { return parse_number(f[col[c]], file, lineno, c); };
+        const std::string where = fmt::format("{}:{}", file.string(), lineno);
+        auto whole = [&](const std::string& c) { return whole_number(get(c), where, c); };
         Row r;
         r.line = lineno;
         r.thickness = get("thickness_nm");
-        r.cells = static_cast<int>(get("cells"));
-        r.state = static_cast<int>(get("state"));
+        r.cells = whole("cells");
+        r.state = whole("state");
         r.g = get("g_norm");
         r.g_std = get("g_norm_std");
         if (col.count("r_ohm")) r.r = get("r_ohm");
-        if (col.count("devices")) r.devices = static_cast<int>(get("devices"));
+        if (col.count("devices")) r.devices = whole("devices");
+        if (rows.size() >= kMaxRows) throw InputError(fmt::format("{}: more than {} rows", where, kMaxRows));
         rows.push_back(r);
     }
     return rows;
@@ -130,7 +146,10 @@ std::vector<Row> read_h5_rows(const fs::path& file) {
             return std::vector<double>{};
         }
         const auto ds = f.open_dataset(p);
-        if (ds.dims().size() != 1) throw InputError(fmt::format("{}: /{} is not a 1-D dataset", file.string(), p));
+        const auto dims = ds.dims();
+        if (dims.size() != 1) throw InputError(fmt::format("{}: /{} is not a 1-D dataset", file.string(), p));
+        if (dims[0] > kMaxRows)
+            throw InputError(fmt::format("{}: /{} declares {} rows, more than {}", file.string(), p, dims[0], kMaxRows));
         return ds.read_doubles();
     };
     const auto th = col("thickness_nm", true), cells = col("cells", true), state = col("state", true),
@@ -143,17 +162,18 @@ std::vector<Row> read_h5_rows(const fs::path& file) {
     }
     std::vector<Row> rows(n);
     for (std::size_t i = 0; i < n; ++i) {
+        for (double v : {th[i], g[i], gs[i], cells[i], state[i], r.empty() ? 0.0 : r[i]}) {
+            if (!std::isfinite(v)) throw InputError(fmt::format("{}: row {}: non-finite value", file.string(), i + 1));
+        }
+        const std::string where = fmt::format("{}: row {}", file.string(), i + 1);
         rows[i].line = i + 1;
         rows[i].thickness = th[i];
-        rows[i].cells = static_cast<int>(cells[i]);
-        rows[i].state = static_cast<int>(state[i]);
+        rows[i].cells = whole_number(cells[i], where, "cells");
+        rows[i].state = whole_number(state[i], where, "state");
         rows[i].g = g[i];
         rows[i].g_std = gs[i];
         rows[i].r = r.empty() ? 0.0 : r[i];
-        rows[i].devices = dev.empty() ? 0 : static_cast<int>(dev[i]);
-        for (double v : {th[i], g[i], gs[i], cells[i], state[i]}) {
-            if (!std::isfinite(v)) throw InputError(fmt::format("{}: row {}: non-finite value", file.string(), i + 1));
-        }
+        rows[i].devices = dev.empty() ? 0 : whole_number(dev[i], where, "devices");
     }
     return rows;
 }
@@ -181,6 +201,8 @@ std::vector<LevelSet> read_states_table(const fs::path& file) {
             throw InputError(fmt::format("{}: r_ohm {} is negative", at(r), r.r));
         }
         if (r.cells < 1) throw InputError(fmt::format("{}: cells must be >= 1", at(r)));
+        if (!(r.thickness > 0.0 && r.thickness < 1000.0))
+            throw InputError(fmt::format("{}: thickness_nm {} is not in (0, 1000) nm", at(r), r.thickness));
         groups[{std::llround(r.thickness * 1000.0), r.cells}].push_back(r);
     }
     std::vector<LevelSet> out;

@@ -111,6 +111,12 @@ ModelFile load_model(const fs::path& file) {
                                      fmt::join(d1, " x ")));
     }
     const hsize_t h = d1[1];
+    // A file can declare any shape (an unwritten chunked dataset costs no bytes): bound H before allocating.
+    constexpr hsize_t kMaxHidden = 1 << 16;
+    if (h > kMaxHidden) {
+        throw InputError(fmt::format("{}: /model/w1 declares {} hidden units, more than {}", file.string(), h,
+                                     kMaxHidden));
+    }
     if (h < 1 || db1.size() != 1 || db1[0] != h || d2.size() != 2 || d2[0] != h || d2[1] != kClasses ||
         db2.size() != 1 || db2[0] != kClasses) {
         throw InputError(fmt::format("{}: model shape is not 784 x {} x 10 (w1 {}, b1 {}, w2 {}, b2 {})", file.string(),
@@ -137,14 +143,23 @@ ModelFile load_model(const fs::path& file) {
         if (!f.has_attribute(name)) return std::nullopt;
         return f.double_attribute(name);
     };
+    // Whole-number attributes are checked before the cast (NaN or 1e300 to an integer is undefined behaviour).
+    auto whole_attr = [&](const char* name, double max) -> double {
+        const double v = num_attr(name).value_or(0);
+        if (!(v >= 0 && v <= max) || v != std::floor(v)) {
+            throw InputError(fmt::format("{}: attribute {} = {} is not a whole number in 0..{}", file.string(), name,
+                                         v, max));
+        }
+        return v;
+    };
     ModelInfo& i = out.info;
     i.dataset = parse_dataset_kind(str_attr("dataset").value_or("fashion"));
     i.train_source = str_attr("train_source").value_or("");
     i.config_json = str_attr("config").value_or("{}");
     i.config.hidden = static_cast<int>(h);
-    i.config.seed = static_cast<std::uint64_t>(num_attr("seed").value_or(0));
-    i.config.epochs = static_cast<int>(num_attr("epochs").value_or(0));
-    i.config.batch = static_cast<int>(num_attr("batch").value_or(0));
+    i.config.seed = static_cast<std::uint64_t>(whole_attr("seed", 0x1p63));
+    i.config.epochs = static_cast<int>(whole_attr("epochs", 1e9));
+    i.config.batch = static_cast<int>(whole_attr("batch", 1e9));
     i.config.learning_rate = num_attr("learning_rate").value_or(0);
     i.test_accuracy = num_attr("test_accuracy").value_or(0);
     i.train_seconds = num_attr("train_seconds").value_or(0);
