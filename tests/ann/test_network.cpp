@@ -4,6 +4,7 @@
 #include <hdf5.h>
 
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <random>
 
@@ -252,6 +253,36 @@ TEST_CASE("a model file with absurd attributes or a declared huge shape is refus
     CHECK(std::filesystem::file_size(dir / "huge.h5") < 100000);
     CHECK_THAT(error_of([&] { load_model(dir / "huge.h5"); }),
                Catch::Contains("huge.h5") && Catch::Contains("1099511627776 hidden units"));
+}
+
+TEST_CASE("a model file whose global heap holds a corrupt collection is refused before libhdf5 reads it",
+          "[unit][ann]") {
+    // fuzz_ann_files (session 7): a sound "GCOL" collection at byte 5331 (size 4096) overlapped the real one at
+    // 8448, whose free-space object declares ~2^64 bytes. The heap check skipped signatures inside a checked
+    // collection, libhdf5 loaded the one the `format` attribute names: SIGSEGV in H5HG_read (release too).
+    const auto known = test::source_dir() / "tests/fuzz/known/hdf5_h5hg_overlapping_collections_model.h5";
+    CHECK_THAT(error_of([&] { load_model(known); }),
+               Catch::Contains("hdf5_h5hg_overlapping_collections_model.h5") &&
+                   Catch::Contains("global heap collection at byte 8448"));
+
+    // A corrupt collection that starts 4 bytes before the end of the check's first 1 MiB read was missed (the
+    // chunks overlapped by 3 bytes, the signature is 5): a sound model, padded, then such a collection.
+    test::TempDir dir("model_gcol");
+    save_model(dir / "m.h5", init_glorot(2, 3), ModelInfo{});
+    CHECK_NOTHROW(load_model(dir / "m.h5"));
+    {
+        std::fstream f(dir / "m.h5", std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(0, std::ios::end);
+        const auto size = static_cast<std::size_t>(f.tellp());
+        const std::size_t at = (std::size_t{1} << 20) - 1;  // kChunk + 3 - 4
+        REQUIRE(size < at);
+        f << std::string(at - size, '\0');
+        // "GCOL" 1, reserved 0, size 32; then a free-space object declaring 2^60 bytes
+        const unsigned char gcol[32] = {'G', 'C', 'O', 'L', 1, 0, 0, 0, 32, 0, 0, 0, 0, 0, 0, 0,
+                                        0,   0,   0,   0,   0, 0, 0, 0, 0,  0, 0, 0, 0, 0, 0, 0x10};
+        f.write(reinterpret_cast<const char*>(gcol), sizeof gcol);
+    }
+    CHECK_THAT(error_of([&] { load_model(dir / "m.h5"); }), Catch::Contains("global heap collection at byte 1048575"));
 }
 
 TEST_CASE("two epochs on 10k Fashion images beat 80 %", "[integration][ann]") {
