@@ -17,6 +17,7 @@
 
 using namespace mtjlab;
 using namespace mtjlab::ann;
+using test::error_of;
 
 namespace {
 
@@ -64,14 +65,16 @@ Split synthetic_split(std::size_t n, std::uint64_t seed) {
     return s;
 }
 
-// The message of the mtjlab::Error `f` throws ("<no error>" if none).
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "<no error>";
+// Sets the root attribute `format` = "mtjlab-ann-model" (fixed-length, as a hand-made file would).
+void mark_as_model(hid_t f) {
+    const hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 16);
+    const hid_t sp = H5Screate(H5S_SCALAR);
+    const hid_t a = H5Acreate2(f, "format", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, t, "mtjlab-ann-model");
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
 }
 
 }  // namespace
@@ -175,14 +178,7 @@ TEST_CASE("model files round-trip and reject other shapes", "[unit][ann]") {
         ds("/model/b1", {128});
         ds("/model/w2", {128, 10});
         ds("/model/b2", {10});
-        const hid_t t = H5Tcopy(H5T_C_S1);
-        H5Tset_size(t, 16);
-        const hid_t sp = H5Screate(H5S_SCALAR);
-        const hid_t a = H5Acreate2(f, "format", t, sp, H5P_DEFAULT, H5P_DEFAULT);
-        H5Awrite(a, t, "mtjlab-ann-model");
-        H5Aclose(a);
-        H5Sclose(sp);
-        H5Tclose(t);
+        mark_as_model(f);
         H5Gclose(g);
         H5Fclose(f);
     }
@@ -239,14 +235,7 @@ TEST_CASE("a model file with absurd attributes or a declared huge shape is refus
         chunked("/model/b1", {h});
         chunked("/model/w2", {h, 10});
         chunked("/model/b2", {10});
-        const hid_t t = H5Tcopy(H5T_C_S1);
-        H5Tset_size(t, 16);
-        const hid_t ss = H5Screate(H5S_SCALAR);
-        const hid_t a = H5Acreate2(f, "format", t, ss, H5P_DEFAULT, H5P_DEFAULT);
-        H5Awrite(a, t, "mtjlab-ann-model");
-        H5Aclose(a);
-        H5Sclose(ss);
-        H5Tclose(t);
+        mark_as_model(f);
         H5Gclose(g);
         H5Fclose(f);
     }

@@ -14,6 +14,7 @@
 
 using namespace mtjlab;
 using namespace mtjlab::ann;
+using test::error_of;
 
 namespace {
 
@@ -40,13 +41,23 @@ double sse(const RowMatrixF& w, const LevelSet& l, Mapping m) {
     return quantization_sse(ws, v, choose_scale(ws, v, ScalePolicy::mse));
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const InputError& e) {
-        return e.what();
+// Writes a conductance-state table in its HDF5 form: group /conductance_states, one 1-D float64 dataset
+// per column.
+void write_states_h5(const std::filesystem::path& file,
+                     const std::vector<std::pair<const char*, std::vector<double>>>& columns) {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    const hid_t f = H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hid_t g = H5Gcreate2(f, "/conductance_states", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    for (const auto& [name, v] : columns) {
+        const hsize_t n = v.size();
+        const hid_t sp = H5Screate_simple(1, &n, nullptr);
+        const hid_t d = H5Dcreate2(g, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+        H5Dclose(d);
+        H5Sclose(sp);
     }
-    return "<no error>";
+    H5Gclose(g);
+    H5Fclose(f);
 }
 
 }  // namespace
@@ -284,29 +295,9 @@ TEST_CASE("conductance-state tables (contract D)", "[unit][ann]") {
     CHECK_THAT(error_of([&] { read_states_table(dir / "nan.csv"); }), Catch::Contains("nan.csv:2: column g_norm"));
 
     // the same table in HDF5: group /conductance_states, one 1-D dataset per column
-    {
-        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-        const hid_t f = H5Fcreate((dir / "t.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-        const hid_t g = H5Gcreate2(f, "/conductance_states", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        auto col = [&](const char* name, std::vector<double> v) {
-            const hsize_t n = v.size();
-            const hid_t sp = H5Screate_simple(1, &n, nullptr);
-            const hid_t d = H5Dcreate2(g, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-            H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
-            H5Dclose(d);
-            H5Sclose(sp);
-        };
-        col("thickness_nm", {1.9, 1.9});
-        col("cells", {1, 1});
-        col("state", {0, 1});
-        col("g_norm", {0.6, 1.0});
-        col("g_norm_std", {0.01, 0.02});
-        col("r_ohm", {16000, 9600});
-        col("r_ohm_std", {1, 1});
-        col("devices", {5, 5});
-        H5Gclose(g);
-        H5Fclose(f);
-    }
+    write_states_h5(dir / "t.h5", {{"thickness_nm", {1.9, 1.9}}, {"cells", {1, 1}}, {"state", {0, 1}},
+                                  {"g_norm", {0.6, 1.0}}, {"g_norm_std", {0.01, 0.02}},
+                                  {"r_ohm", {16000, 9600}}, {"r_ohm_std", {1, 1}}, {"devices", {5, 5}}});
     const auto h = read_states_table(dir / "t.h5");
     REQUIRE(h.size() == 1);
     CHECK(h[0].g == std::vector<double>{0.6, 1.0});
@@ -331,27 +322,8 @@ TEST_CASE("conductance-state tables: integer columns must hold whole numbers, th
     CHECK_THAT(csv_error("negdev.csv", "1.9,1,0,0.6,0.01,16000,100,-3\n"), Catch::Contains("column devices"));
     CHECK_THAT(csv_error("thick.csv", "1e300,1,0,0.6,0.01,16000,100,5\n"),
                Catch::Contains("thick.csv:2") && Catch::Contains("thickness_nm"));
-    {
-        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-        const hid_t f = H5Fcreate((dir / "t.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-        const hid_t g = H5Gcreate2(f, "/conductance_states", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        auto col = [&](const char* name, std::vector<double> v) {
-            const hsize_t n = v.size();
-            const hid_t sp = H5Screate_simple(1, &n, nullptr);
-            const hid_t d = H5Dcreate2(g, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-            H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
-            H5Dclose(d);
-            H5Sclose(sp);
-        };
-        col("thickness_nm", {1.9, 1.9});
-        col("cells", {1, std::nan("")});
-        col("state", {0, 1});
-        col("g_norm", {0.6, 1.0});
-        col("g_norm_std", {0.01, 0.02});
-        col("devices", {5, 1e300});
-        H5Gclose(g);
-        H5Fclose(f);
-    }
+    write_states_h5(dir / "t.h5", {{"thickness_nm", {1.9, 1.9}}, {"cells", {1, std::nan("")}}, {"state", {0, 1}},
+                                  {"g_norm", {0.6, 1.0}}, {"g_norm_std", {0.01, 0.02}}, {"devices", {5, 1e300}}});
     CHECK_THAT(error_of([&] { read_states_table(dir / "t.h5"); }),
                Catch::Contains("t.h5: row 2") && Catch::Contains("non-finite"));
 }

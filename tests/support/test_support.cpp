@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include "mtjlab/core/error.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +70,15 @@ CommandResult run_cli(const std::string& args) { return run_command("'" + cli_pa
 bool update_golden() {
     const char* env = std::getenv("MTJLAB_UPDATE_GOLDEN");
     return env && std::string(env) == "1";
+}
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "<no error>";
 }
 
 }  // namespace mtjlab::test

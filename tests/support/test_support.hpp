@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by all test executables.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -45,6 +46,10 @@ CommandResult run_cli(const std::string& args);
 
 /// The whole file as bytes ("" when it cannot be read: the test's own checks then fail on the content).
 std::string slurp(const std::filesystem::path& p);
+
+/// The message of the mtjlab::Error that `f` throws, "<no error>" when it throws none (any other exception
+/// propagates and fails the test).
+std::string error_of(const std::function<void()>& f);
 
 /// True when the golden files should be rewritten instead of compared (MTJLAB_UPDATE_GOLDEN=1).
 bool update_golden();
