@@ -2,11 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -653,6 +656,52 @@ bool is_hdf5(const std::string& path) {
         if (std::memcmp(buf.data(), sig.data(), sig.size()) == 0) return true;
     }
     return false;
+}
+
+}  // namespace mtjlab::storage::h5
+
+namespace mtjlab::storage::h5 {
+namespace {
+std::atomic<bool> g_crash_probe{true};
+constexpr unsigned kProbeSeconds = 120;
+}  // namespace
+
+void set_crash_probe(bool on) { g_crash_probe = on; }
+
+void crash_probe(const std::string& file, const std::function<void()>& read) {
+    if (!g_crash_probe.load()) return;
+    silence();  // before the fork: the child's HDF5 calls print nothing either
+    const pid_t pid = ::fork();
+    if (pid < 0) return;  // no process to spare: the caller reads as it always did
+    if (pid == 0) {
+        // The child: the same reads, then _exit (no atexit handlers, no stdio flush, no HDF5 close-down: the
+        // parent's buffered output and open files are left as they are).
+        // A crash is just the child's death: no handler inherited from the parent (a test framework's, a
+        // sanitizer's SEGV report) runs in it.
+        for (const int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGALRM}) std::signal(sig, SIG_DFL);
+        ::alarm(kProbeSeconds);
+        try {
+            read();
+        } catch (...) {  // the caller's own read reports it
+        }
+        ::_exit(0);
+    }
+    int status = 0;
+    pid_t r = 0;
+    do {
+        r = ::waitpid(pid, &status, 0);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) return;
+    if (WIFSIGNALED(status)) {
+        const int sig = WTERMSIG(status);
+        if (sig == SIGALRM) return;  // slow, not crashed: the caller reads (and may wait as long again)
+        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGKILL)
+            throw StorageError(file + ": reading it was stopped (" + ::strsignal(sig) + ", in a probe process)");
+        throw StorageError(file + ": corrupt HDF5 file: the HDF5 library crashed reading it (" + ::strsignal(sig) +
+                           ", in a probe process); nothing was read from it");
+    }
+    // Ended with a non-zero status: not a crash of the HDF5 library but a sanitizer's report (ASan, UBSan) in a
+    // sanitizer build. The caller's own read then reports the same error in this process, loudly.
 }
 
 }  // namespace mtjlab::storage::h5

@@ -688,6 +688,13 @@ RunReader RunReader::open(const fs::path& path) {
     if (!fs::exists(path, ec)) throw StorageError(p + ": no such file");
     if (!fs::is_regular_file(path, ec)) throw StorageError(p + ": not a regular file");
     if (::access(p.c_str(), R_OK) != 0) throw StorageError(p + ": cannot read: " + std::strerror(errno));
+    // A crafted file can crash libhdf5 itself: the HDF5 reads of h5 info / analyze / recover run in a probe
+    // process first (h5.hpp, crash_probe), and a crash there is this file's error.
+    h5::crash_probe(p, [&] {
+        const auto probe = open_hdf5(path);
+        std::vector<double> v(probe->hdf5_rows);
+        for (const auto& d : probe->data) d.read_1d(0, v.size(), H5T_NATIVE_DOUBLE, v.data());
+    });
     std::unique_ptr<Impl> m;
     try {
         m = open_hdf5(path);

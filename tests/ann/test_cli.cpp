@@ -113,6 +113,10 @@ TEST_CASE("ann commands reject bad input with one line and exit 2", "[integratio
     std::ofstream(dir / "neg.csv") << header << "1.9,1,0,-0.5,0.01,9600,80,5\n1.9,1,1,1.0,0.01,9600,80,5\n";
     expect_bad("ann eval --model " + q(dir / "m.h5") + " --states " + q(dir / "one.csv"), "at least 2");
     expect_bad("ann eval --model " + q(dir / "m.h5") + " --states " + q(dir / "neg.csv"), "not a positive conductance");
+    // a states table that crashes libhdf5 (tests/fuzz/known): one line, exit 2, not a SIGSEGV (exit 139)
+    expect_bad("ann eval --model " + q(dir / "m.h5") + " --states " +
+                   q(test::source_dir() / "tests/fuzz/known/hdf5_accum_read_null_states_table.h5"),
+               "the HDF5 library crashed reading it");
     // a model file that is not a model
     std::ofstream(dir / "notmodel.h5") << "hello";
     expect_bad("ann eval --model " + q(dir / "notmodel.h5") + " --tmr 60 --cells 1", "not an HDF5 file");

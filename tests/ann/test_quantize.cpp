@@ -327,3 +327,13 @@ TEST_CASE("conductance-state tables: integer columns must hold whole numbers, th
     CHECK_THAT(error_of([&] { read_states_table(dir / "t.h5"); }),
                Catch::Contains("t.h5: row 2") && Catch::Contains("non-finite"));
 }
+
+TEST_CASE("a state table that crashes libhdf5 is refused with one error, and this process lives on", "[unit][ann]") {
+    // fuzz_ann_files (session 7): an old-format file whose root group's cached symbol-table entry names a local
+    // heap and B-tree that are not there. libhdf5 1.10.8 dereferences NULL (H5F__accum_read under H5Lexists);
+    // `mtjlab ann eval --states` died with SIGSEGV. The reads now run in a probe process first (h5.hpp).
+    const auto known = test::source_dir() / "tests/fuzz/known/hdf5_accum_read_null_states_table.h5";
+    CHECK_THAT(test::error_of([&] { (void)read_states_table(known); }),
+               Catch::Contains("hdf5_accum_read_null_states_table.h5: corrupt HDF5 file") &&
+                   Catch::Contains("crashed reading it"));
+}

@@ -7,6 +7,9 @@
 // Only mtjlab::Error may escape (InputError / StorageError naming the file); what the readers return must keep
 // their documented promises (shapes; levels ascending, top exactly 1, as many spreads as levels), else trap.
 // Seeds: a 784 x 2 x 10 model from `mtjlab ann train --hidden 2`, the analysis golden table, its HDF5 twin.
+// The readers' crash probe (a forked child reads each HDF5 file first; a crash there is the file's error) runs for
+// old-format HDF5 inputs only (fuzz_support.hpp, hdf5_old_format); the reads always also run in process, where
+// the sanitizers see them. ASan's quarantine is kept small: the probe's fork copies this process's page tables.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,12 +18,16 @@
 #include "mtjlab/ann/levels.hpp"
 #include "mtjlab/ann/model_file.hpp"
 #include "mtjlab/core/error.hpp"
+#include "mtjlab/storage/h5.hpp"
+
+extern "C" const char* __asan_default_options() { return "quarantine_size_mb=16"; }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return 0;
     const int kind = data[0] % 3;
     const char* name = kind == 0 ? "model.h5" : kind == 1 ? "states.csv" : "states.h5";
     const auto file = mtjlab::fuzz::write_scratch(name, data + 1, size - 1);
+    mtjlab::storage::h5::set_crash_probe(kind != 1 && mtjlab::fuzz::hdf5_old_format(data + 1, size - 1));
     try {
         if (kind == 0) {
             const auto m = mtjlab::ann::load_model(file);

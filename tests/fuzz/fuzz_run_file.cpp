@@ -23,6 +23,7 @@
 #include "fuzz_support.hpp"
 #include "mtjlab/analysis/io.hpp"
 #include "mtjlab/core/error.hpp"
+#include "mtjlab/storage/h5.hpp"
 #include "mtjlab/storage/run_file.hpp"
 
 namespace {
@@ -60,6 +61,9 @@ extern "C" int nanosleep(const struct timespec* req, struct timespec* rem) {
 // for an object of the same type and size (ASan's bounds checks still apply to it), and mtjlab's allocations do
 // not go through them. Price: the first ~1,000 per-input leak checks libFuzzer runs (see docs/reliability.md)
 // scan more retained memory, ~80 s more CPU once per run (and ~2.5 s in the 300-run smoke test).
+// Small ASan quarantine: the crash probe's fork copies this process's page tables (fuzz_support.hpp).
+extern "C" const char* __asan_default_options() { return "quarantine_size_mb=16"; }
+
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     if (H5set_free_list_limits(16 << 20, 4 << 20, 4 << 20, 256 << 10, 16 << 20, 1 << 20) < 0) __builtin_trap();
     return 0;
@@ -69,6 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     namespace st = mtjlab::storage;
     slept_ns = 0;
     const auto file = mtjlab::fuzz::write_scratch("run.h5", data, size);
+    // Crash probe for old-format files only (fuzz_support.hpp); the reads always also run in process.
+    mtjlab::storage::h5::set_crash_probe(mtjlab::fuzz::hdf5_old_format(data, size));
     try {  // h5 info
         auto reader = st::RunReader::open(file);
         (void)reader.info();

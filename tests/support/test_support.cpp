@@ -72,13 +72,4 @@ bool update_golden() {
     return env && std::string(env) == "1";
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "<no error>";
-}
-
 }  // namespace mtjlab::test

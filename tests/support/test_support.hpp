@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "mtjlab/core/error.hpp"
+
 namespace mtjlab::test {
 
 /// ../shared/data (or $MTJLAB_DATA); nullopt when it is not there, in which case the caller skips
@@ -47,9 +49,17 @@ CommandResult run_cli(const std::string& args);
 /// The whole file as bytes ("" when it cannot be read: the test's own checks then fail on the content).
 std::string slurp(const std::filesystem::path& p);
 
-/// The message of the mtjlab::Error that `f` throws, "<no error>" when it throws none (any other exception
-/// propagates and fails the test).
-std::string error_of(const std::function<void()>& f);
+/// The message of the mtjlab::Error (or of the narrower E) that `f` throws, "<no error>" when it throws none (any
+/// other exception propagates and fails the test).
+template <typename E = Error>
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const E& e) {
+        return e.what();
+    }
+    return "<no error>";
+}
 
 /// True when the golden files should be rewritten instead of compared (MTJLAB_UPDATE_GOLDEN=1).
 bool update_golden();

@@ -11,6 +11,7 @@
 #include "mtjlab/storage/h5.hpp"
 #include "mtjlab/core/error.hpp"
 #include "mtjlab/core/version.hpp"
+#include "whole_number.hpp"
 
 namespace mtjlab::ann {
 namespace fs = std::filesystem;
@@ -92,9 +93,8 @@ void save_model(const fs::path& file, const Mlp& m, const ModelInfo& info) {
     }
 }
 
-ModelFile load_model(const fs::path& file) {
-    std::error_code ec;
-    if (!fs::is_regular_file(file, ec)) throw InputError(fmt::format("{}: no such model file", file.string()));
+namespace {
+ModelFile read_model(const fs::path& file) {
     const auto f = storage::h5::File::open(file.string(), storage::h5::Access::read_only);
     const auto fmt_attr = f.optional_string_attribute("format");
     if (!fmt_attr || *fmt_attr != kFormat) {
@@ -143,14 +143,8 @@ ModelFile load_model(const fs::path& file) {
         if (!f.has_attribute(name)) return std::nullopt;
         return f.double_attribute(name);
     };
-    // Whole-number attributes are checked before the cast (NaN or 1e300 to an integer is undefined behaviour).
-    auto whole_attr = [&](const char* name, double max) -> double {
-        const double v = num_attr(name).value_or(0);
-        if (!(v >= 0 && v <= max) || v != std::floor(v)) {
-            throw InputError(fmt::format("{}: attribute {} = {} is not a whole number in 0..{}", file.string(), name,
-                                         v, max));
-        }
-        return v;
+    auto whole_attr = [&](const char* name, double max) {  // checked before the cast (whole_number.hpp)
+        return detail::checked_whole(num_attr(name).value_or(0), max, file.string(), fmt::format("attribute {}", name));
     };
     ModelInfo& i = out.info;
     i.dataset = parse_dataset_kind(str_attr("dataset").value_or("fashion"));
@@ -165,6 +159,15 @@ ModelFile load_model(const fs::path& file) {
     i.train_seconds = num_attr("train_seconds").value_or(0);
     i.qat = num_attr("qat").value_or(0) != 0;
     return out;
+}
+}  // namespace
+
+ModelFile load_model(const fs::path& file) {
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) throw InputError(fmt::format("{}: no such model file", file.string()));
+    // A crafted file can crash libhdf5 itself: the same reads run in a probe process first (h5.hpp).
+    storage::h5::crash_probe(file.string(), [&] { (void)read_model(file); });
+    return read_model(file);
 }
 
 }  // namespace mtjlab::ann

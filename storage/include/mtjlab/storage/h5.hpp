@@ -9,6 +9,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -231,6 +232,27 @@ private:
 
 /// True if `path` starts with the HDF5 signature (at offset 0, 512, 1024, ...), without HDF5 errors.
 bool is_hdf5(const std::string& path);
+
+/// Crash probe for HDF5 files from outside (run files given to h5 info / analyze / recover, ANN models, state
+/// tables). libhdf5 1.10 trusts the checksum-less metadata of old-format files, and a crafted one can make it
+/// crash (a SIGSEGV in its metadata cache; tests/fuzz/known). `read` runs first in a forked child process, which
+/// does the same reads as the caller and then ends (_exit, nothing flushed or written). If a signal ends the child
+/// (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT: inherited handlers are reset in it), this throws one StorageError
+///   "<file>: corrupt HDF5 file: the HDF5 library crashed reading it (<signal>, in a probe process); nothing was
+///    read from it"
+/// and this process never touches the file. Otherwise it returns, whatever `read` returned or threw in the child:
+/// the caller then reads the file itself and gets the same result or the same error (in a sanitizer build, a
+/// memory error the child's sanitizer reported, exit status 1, is then reported again in this process). SIGINT,
+/// SIGTERM, SIGHUP or SIGKILL of the child is "reading it was stopped" (StorageError). A child still reading after
+/// 120 s is stopped and the read left to the caller (a slow disk is not a corrupt file). fork() failing (no
+/// processes left) also leaves the read to the caller.
+/// Call it only while no other thread uses HDF5 (the module's rule anyway), with a `read` that does not log (a
+/// logger's mutex may be held by another thread at the fork).
+void crash_probe(const std::string& file, const std::function<void()>& read);
+
+/// Turns crash_probe on (default) or off for this process. The fuzz targets turn it off: they exist to see the
+/// reads themselves under the sanitizers, in process.
+void set_crash_probe(bool on);
 
 // ---- template definition
 template <typename T>
