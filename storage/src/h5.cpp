@@ -658,9 +658,7 @@ bool is_hdf5(const std::string& path) {
     return false;
 }
 
-}  // namespace mtjlab::storage::h5
-
-namespace mtjlab::storage::h5 {
+// ---- crash probe
 namespace {
 std::atomic<bool> g_crash_probe{true};
 constexpr unsigned kProbeSeconds = 120;

@@ -250,8 +250,8 @@ bool is_hdf5(const std::string& path);
 /// logger's mutex may be held by another thread at the fork).
 void crash_probe(const std::string& file, const std::function<void()>& read);
 
-/// Turns crash_probe on (default) or off for this process. The fuzz targets turn it off: they exist to see the
-/// reads themselves under the sanitizers, in process.
+/// Turns crash_probe on (default) or off for this process. The HDF5 fuzz targets set it per input (on for
+/// old-format files only, tests/fuzz/fuzz_support.hpp); they always also read in process, under the sanitizers.
 void set_crash_probe(bool on);
 
 // ---- template definition
