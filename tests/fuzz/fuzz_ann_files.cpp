@@ -9,7 +9,7 @@
 // Seeds: a 784 x 2 x 10 model from `mtjlab ann train --hidden 2`, the analysis golden table, its HDF5 twin.
 // The readers' crash probe (a forked child reads each HDF5 file first; a crash there is the file's error) runs for
 // old-format HDF5 inputs only (fuzz_support.hpp, hdf5_old_format); the reads always also run in process, where
-// the sanitizers see them. ASan's quarantine is kept small: the probe's fork copies this process's page tables.
+// the sanitizers see them. ASan defaults for HDF5 input: fuzz_support.hpp, kHdf5AsanDefaults.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,7 +20,7 @@
 #include "mtjlab/core/error.hpp"
 #include "mtjlab/storage/h5.hpp"
 
-extern "C" const char* __asan_default_options() { return "quarantine_size_mb=16"; }
+extern "C" const char* __asan_default_options() { return mtjlab::fuzz::kHdf5AsanDefaults; }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return 0;

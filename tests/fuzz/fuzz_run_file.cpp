@@ -61,8 +61,8 @@ extern "C" int nanosleep(const struct timespec* req, struct timespec* rem) {
 // for an object of the same type and size (ASan's bounds checks still apply to it), and mtjlab's allocations do
 // not go through them. Price: the first ~1,000 per-input leak checks libFuzzer runs (see docs/reliability.md)
 // scan more retained memory, ~80 s more CPU once per run (and ~2.5 s in the 300-run smoke test).
-// Small ASan quarantine: the crash probe's fork copies this process's page tables (fuzz_support.hpp).
-extern "C" const char* __asan_default_options() { return "quarantine_size_mb=16"; }
+// ASan defaults for HDF5 input (fuzz_support.hpp).
+extern "C" const char* __asan_default_options() { return mtjlab::fuzz::kHdf5AsanDefaults; }
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     if (H5set_free_list_limits(16 << 20, 4 << 20, 4 << 20, 256 << 10, 16 << 20, 1 << 20) < 0) __builtin_trap();

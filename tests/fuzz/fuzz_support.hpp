@@ -75,6 +75,16 @@ inline std::filesystem::path write_scratch(const std::string& name, const std::u
 /// per input: on for files whose superblock is version 0 or 1 - the old format, whose metadata has no checksums
 /// and on which libhdf5 1.10 crashes (tests/fuzz/known) - off otherwise, so that a crash in a checksummed file is
 /// a finding in process, a stricter test than the product's (which probes every file).
+/// ASan defaults of the HDF5 targets (their __asan_default_options; ASAN_OPTIONS from the environment still wins):
+/// - quarantine_size_mb=16: the crash probe's fork copies this process's page tables (256 MB by default).
+/// - max_allocation_size_mb=2048 (with allocator_may_return_null=1 from scripts/fuzz): libhdf5 allocates what a
+///   corrupt length asks for and checks it against the file afterwards (a local heap of 7.3 GB in a 9.9 KB file:
+///   malloc, then "addr overflow" and free; the release program's peak RSS on that file is 17 MB). Without the
+///   option libFuzzer's -malloc_limit_mb stops on the request itself; with it a request above 2 GB fails as on a
+///   smaller machine, and libhdf5's out-of-memory path is what gets fuzzed. Our own code gains no leeway: a
+///   failed `new` is still reported (ASan: out of memory), and memory really used is still bounded by -rss_limit_mb.
+inline constexpr const char* kHdf5AsanDefaults = "quarantine_size_mb=16:max_allocation_size_mb=2048";
+
 inline bool hdf5_old_format(const std::uint8_t* data, std::size_t size) {
     static constexpr std::uint8_t sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     for (std::size_t off = 0; off + 9 <= size; off = off == 0 ? 512 : off * 2) {  // where libhdf5 looks
