@@ -70,11 +70,6 @@ inline std::filesystem::path write_scratch(const std::string& name, const std::u
     return p;
 }
 
-/// The HDF5 readers' crash probe (storage/h5.hpp: each outside HDF5 file is read first in a forked child, and a
-/// crash there is the file's error) costs a fork per input, ~2.5 x the time of the reads. The HDF5 targets set it
-/// per input: on for files whose superblock is version 0 or 1 - the old format, whose metadata has no checksums
-/// and on which libhdf5 1.10 crashes (tests/fuzz/known) - off otherwise, so that a crash in a checksummed file is
-/// a finding in process, a stricter test than the product's (which probes every file).
 /// ASan defaults of the HDF5 targets (their __asan_default_options; ASAN_OPTIONS from the environment still wins):
 /// - quarantine_size_mb=16: the crash probe's fork copies this process's page tables (256 MB by default).
 /// - max_allocation_size_mb=2048 (with allocator_may_return_null=1 from scripts/fuzz): libhdf5 allocates what a
@@ -85,6 +80,12 @@ inline std::filesystem::path write_scratch(const std::string& name, const std::u
 ///   failed `new` is still reported (ASan: out of memory), and memory really used is still bounded by -rss_limit_mb.
 inline constexpr const char* kHdf5AsanDefaults = "quarantine_size_mb=16:max_allocation_size_mb=2048";
 
+/// The HDF5 readers' crash probe (storage/h5.hpp: each outside HDF5 file is read first in a forked child, and a
+/// crash there is the file's error) costs a fork per input (~5x the time of an input in a 450 MB ASan process).
+/// The HDF5 targets set it per input: on for files whose superblock is version 0 or 1 - the old format, whose
+/// metadata has no checksums and on which libhdf5 1.10 crashes (tests/fuzz/known) - off otherwise, so that a crash
+/// in a checksummed file is a finding in process, a stricter test than the product's (which probes every file).
+/// The signature search is storage::h5::is_hdf5's, over the input's bytes instead of a file.
 inline bool hdf5_old_format(const std::uint8_t* data, std::size_t size) {
     static constexpr std::uint8_t sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     for (std::size_t off = 0; off + 9 <= size; off = off == 0 ? 512 : off * 2) {  // where libhdf5 looks
