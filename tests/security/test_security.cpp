@@ -15,9 +15,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "mtjlab/acquisition/station.hpp"
 #include "mtjlab/ann/levels.hpp"
@@ -34,11 +36,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// Local address (hex, as in /proc/net/tcp[6]) of the listening socket on `port`, or "" if none.
-std::string listener_address(unsigned port) {
+/// Local address (hex, as in /proc/net/tcp[6]) of the listening socket on `port`, or "" if none; `tables` are
+/// the socket tables to search (a saved copy of them for a process that is gone).
+std::string listener_address(unsigned port,
+                             const std::vector<std::string>& tables = {"/proc/net/tcp", "/proc/net/tcp6"}) {
     char want[8];
     std::snprintf(want, sizeof want, "%04X", port);
-    for (const char* file : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    for (const auto& file : tables) {
         std::ifstream in(file);
         std::string line;
         std::getline(in, line);  // header
@@ -174,27 +178,46 @@ TEST_CASE("the virtual lab listens on loopback only unless the user names an add
 
 TEST_CASE("mtjlab lab serve binds loopback by default and warns for another address", "[integration][security]") {
     test::TempDir dir("sec-serve");
+    int n = 0;
+    // Starts `lab serve`, waits (bounded) until it has printed its last instrument, saves the kernel's socket
+    // tables, then interrupts it (SIGKILL if it has not stopped 10 s later, so that the test cannot hang). Each
+    // run has its own files: with a file of the run before, the wait could end before this server had even
+    // started, and a SIGINT that arrives before it blocks the signal is lost (a background job of a
+    // non-interactive shell starts with SIGINT ignored).
     const auto run = [&](const std::string& extra) {
-        const auto out = dir / "out.txt";
-        const auto err = dir / "err.txt";
+        ++n;
+        const auto out = dir / ("out" + std::to_string(n) + ".txt");
+        const auto err = dir / ("err" + std::to_string(n) + ".txt");
+        const auto tcp = dir / ("tcp" + std::to_string(n) + ".txt");
         const std::string cmd = "'" + test::cli_path().string() + "' lab serve --port-base 0 " + extra + " > '" +
                                 out.string() + "' 2> '" + err.string() + "' & pid=$!; for i in $(seq 300); do grep -q " +
-                                "gaussmeter '" + out.string() + "' && break; sleep 0.1; done; " +
-                                "cat /proc/net/tcp > '" + (dir / "tcp.txt").string() + "'; kill -INT $pid; wait $pid";
+                                "gaussmeter '" + out.string() + "' && break; sleep 0.1; done; cat /proc/net/tcp " +
+                                "/proc/net/tcp6 > '" + tcp.string() + "'; kill -INT $pid; for i in $(seq 100); do " +
+                                "kill -0 $pid 2>/dev/null || break; sleep 0.1; done; kill -KILL $pid 2>/dev/null; " +
+                                "wait $pid";
         const auto r = test::run_command(cmd);
         std::ifstream o(out), e(err);
         std::stringstream so, se;
         so << o.rdbuf();
         se << e.rdbuf();
-        return std::make_tuple(r.exit_code, so.str(), se.str());
+        // The address each printed instrument port listens on, as the kernel had it while the server ran.
+        std::vector<std::string> listeners;
+        const std::string text = so.str();
+        const std::regex port_re(R"(TCPIP0::127\.0\.0\.1::(\d+)::SOCKET)");
+        for (auto it = std::sregex_iterator(text.begin(), text.end(), port_re); it != std::sregex_iterator(); ++it)
+            listeners.push_back(listener_address(static_cast<unsigned>(std::stoul((*it)[1].str())), {tcp.string()}));
+        return std::make_tuple(r.exit_code, text, se.str(), listeners);
     };
-    const auto [rc, out, err] = run("");
+    const auto [rc, out, err, listeners] = run("");
     CHECK(rc == 0);
-    CHECK(out.find("TCPIP0::127.0.0.1::") != std::string::npos);
     CHECK(err.find("not only on loopback") == std::string::npos);
-    const auto [rc2, out2, err2] = run("--listen 0.0.0.0");
+    CHECK(listeners.size() == 7);  // the default lab's instruments
+    for (const auto& a : listeners) CHECK(a == "0100007F");  // 127.0.0.1 in /proc/net/tcp byte order
+    const auto [rc2, out2, err2, listeners2] = run("--listen 0.0.0.0");
     CHECK(rc2 == 0);
     CHECK(err2.find("listens on 0.0.0.0, not only on loopback") != std::string::npos);
+    CHECK(listeners2.size() == 7);
+    for (const auto& a : listeners2) CHECK(a == "00000000");
 }
 
 TEST_CASE("an overlong line to a virtual instrument is discarded with -363; the connection survives",
