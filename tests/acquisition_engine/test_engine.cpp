@@ -119,6 +119,8 @@ TEST_CASE("R(H) minor loop on the virtual lab shows both switching fields and bo
 }
 
 TEST_CASE("R(V) of a 3-cell device over sockets shows four levels", "[sim][integration]") {
+    // Switching is thermally activated: two cells may switch within one 10 mV step and skip a level (seeds 2 and
+    // 8 of 1-12 do); with seed 5 every level holds at least two points.
     test::LabBench lab(1.7, 3, 0.0125, /*sockets=*/true, false, 5);
     test::TempDir dir("rv");
     {
@@ -126,7 +128,7 @@ TEST_CASE("R(V) of a 3-cell device over sockets shows four levels", "[sim][integ
         std::lock_guard lock(bench->mutex());
         bench->station_locked().set_states(+1);  // start all AP
     }
-    const Job job = job_from("kind = \"rv_pulse_train\"\nname = \"rv\"\nmin_V = 0.1\nmax_V = 1.5\nstep_V = 0.02\n"
+    const Job job = job_from("kind = \"rv_pulse_train\"\nname = \"rv\"\nmin_V = 0.1\nmax_V = 1.5\nstep_V = 0.01\n"
                              "polarities = [\"negative\"]\nreturn_sweep = false\nassist_field_mT = 5\n"
                              "delay_s = 0.2\n",
                              "rv");

@@ -6,6 +6,9 @@
 
 #include <chrono>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "mtjlab/core/error.hpp"
 #include "mtjlab/devices_sim/virtual_lab.hpp"
 #include "mtjlab/drivers/gaussmeter/lakeshore_425.hpp"
@@ -14,6 +17,7 @@
 #include "mtjlab/drivers/magnet/kepco_bop.hpp"
 #include "mtjlab/drivers/pulse_gen/scpi_pulse_generator.hpp"
 #include "mtjlab/drivers/registry.hpp"
+#include "mtjlab/drivers/transport/in_process.hpp"
 #include "mtjlab/drivers/transport/transport.hpp"
 
 using namespace mtjlab;
@@ -84,6 +88,55 @@ TEST_CASE("pulse generator drivers fire pulses through their virtual instruments
         CHECK(pulses(lab) == p0 + 1);
         CHECK(pg.session().drain_errors().empty());
         CHECK(std::stod(*lab.handler("pulse_gen2")(":PULS:WIDT1?")) == Approx(200e-9));
+    }
+}
+
+TEST_CASE("pulse generator drivers keep the output resting at 0 V through every amplitude change",
+          "[integration][vlab][drivers]") {
+    // Between pulses the output rests at the low level (NORM) or the high level (INV). With the output on, any
+    // other resting level is a DC bias on the device for as long as it lasts. The virtual instrument's levels
+    // are read after every message the driver sends (straight from its handler, beside the driver's session).
+    ds::VirtualLab lab{ds::LabOptions{}};
+    for (const bool keysight : {true, false}) {
+        const std::string name = keysight ? "pulse_gen" : "pulse_gen2";
+        const std::string volt = keysight ? "VOLT" : ":VOLT1";
+        const std::string outp = keysight ? "OUTP" : ":OUTP1";
+        INFO(name);
+        auto inner = lab.handler(name);
+        auto level = [inner](const std::string& query) { return std::stod(inner(query).value()); };
+        std::vector<std::string> dc;
+        std::unique_ptr<dr::Transport> t = std::make_unique<dr::InProcessTransport>(
+            [&, inner](std::string_view msg) {
+                auto reply = inner(msg);
+                if (inner(outp + "?").value() == "1") {
+                    const bool inverted = inner(outp + ":POL?").value() == "INV";
+                    const double rest = level(volt + (inverted ? ":HIGH?" : ":LOW?"));
+                    if (std::abs(rest) > 1e-9) dc.push_back(fmt::format("{} V after '{}'", rest, msg));
+                }
+                return reply;
+            },
+            "SIM::" + name);
+        auto sess = std::make_shared<dr::ScpiSession>(
+            std::move(t), dr::session_options_for(dr::find_model(keysight ? "keysight_33500b" : "agilent_81150a"), name));
+        std::unique_ptr<dr::PulseGenerator> pg;
+        if (keysight) pg = std::make_unique<dr::Keysight33500B>(sess);
+        else pg = std::make_unique<dr::Agilent81150A>(sess);
+        pg->configure({Volt(0.6), Second(200e-9), Ohm(50.0)});
+        pg->set_output(true);
+        const auto p0 = pulses(lab);
+        const std::vector<double> amplitudes{0.9, 0.3, -0.6, -1.0, -0.2, 0.8, 0.5};
+        for (double a : amplitudes) {
+            pg->set_amplitude(Volt(a));
+            // The pulsed level is the amplitude asked for, and the output is on again for the trigger.
+            CHECK(level(volt + (a >= 0 ? ":HIGH?" : ":LOW?")) == Approx(a).margin(1e-9));
+            CHECK(inner(outp + "?").value() == "1");
+            pg->trigger();
+        }
+        CHECK(pulses(lab) == p0 + amplitudes.size());
+        CHECK(pg->session().drain_errors().empty());
+        pg->safe_state();
+        INFO(fmt::format("{}", fmt::join(dc, "; ")));
+        CHECK(dc.empty());
     }
 }
 

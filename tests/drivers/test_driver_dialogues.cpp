@@ -53,11 +53,17 @@ TEST_CASE("Keysight 33500B: configure a 200 ns, +1 V pulse into 50 Ohm and fire 
     ok(s, "OUTP ON");
     w(s, "*TRG");
     q(s, "*OPC?", "1");
-    // Negative pulse: levels -A..0 inverted.
+    // Same sign: only the pulsed level moves, the output keeps resting at 0 V.
+    ok(s, "VOLT:HIGH 2");
+    // Negative pulse: levels -A..0 inverted; the change of sign passes through other resting levels, so the
+    // output is off meanwhile.
+    ok(s, "OUTP OFF");
     ok(s, "VOLT:OFFS 0");
     ok(s, "VOLT 1.5");
     ok(s, "VOLT:OFFS -0.75");
     ok(s, "OUTP:POL INV");
+    ok(s, "OUTP ON");
+    ok(s, "VOLT:LOW -0.5");
     // A wider pulse: the period grows first.
     ok(s, "FUNC:PULS:PER 0.002");
     ok(s, "FUNC:PULS:WIDT 0.001");
@@ -68,12 +74,14 @@ TEST_CASE("Keysight 33500B: configure a 200 ns, +1 V pulse into 50 Ohm and fire 
     pg.configure({volts(1.0), nanoseconds(200), ohms(50)});
     pg.set_output(true);
     pg.trigger();
+    pg.set_amplitude(volts(2.0));
     pg.set_amplitude(volts(-1.5));
+    pg.set_amplitude(volts(-0.5));
     pg.set_width(milliseconds(1));
     pg.safe_state();
     CHECK(sc.t->remaining() == 0);
     const auto st = pg.settings();
-    CHECK(std::any_of(st.begin(), st.end(), [](const Setting& x) { return x.name == "pulse_amplitude" && x.value == -1.5; }));
+    CHECK(std::any_of(st.begin(), st.end(), [](const Setting& x) { return x.name == "pulse_amplitude" && x.value == -0.5; }));
 }
 
 TEST_CASE("Keysight 33500B: limits are checked before any I/O", "[unit][drivers][pulse_gen]") {
@@ -104,12 +112,19 @@ TEST_CASE("Keysight 33500B: high-Z load allows 10 V; instrument errors surface",
     w(s, "VOLT:OFFS 4");
     q(s, "SYST:ERR?", "-221,\"Settings conflict\"");
     q(s, "SYST:ERR?", "+0,\"No error\"");
+    // The levels are unknown after the failure: the next change takes the whole sequence, not VOLT:HIGH.
+    ok(s, "VOLT:OFFS 0");
+    ok(s, "VOLT 7");
+    ok(s, "VOLT:OFFS 3.5");
+    ok(s, "OUTP:POL NORM");
     auto sc = session_for("keysight_33500b", s, "pulse_gen");
     Keysight33500B pg(sc.session);
     pg.set_load(std::nullopt);
     CHECK(pg.max_amplitude() == volts(10));
     CHECK_THROWS_WITH(pg.set_amplitude(volts(8)),
                       Catch::Contains("-221") && Catch::Contains("writing 'VOLT:OFFS 4' to pulse_gen"));
+    pg.set_amplitude(volts(7));
+    CHECK(sc.t->remaining() == 0);
 }
 
 TEST_CASE("Agilent 81150A: configure, fire, safe state", "[unit][drivers][pulse_gen]") {
@@ -127,6 +142,7 @@ TEST_CASE("Agilent 81150A: configure, fire, safe state", "[unit][drivers][pulse_
     ok(s, ":OUTP1 ON");
     w(s, "*TRG");
     q(s, "*OPC?", "1");
+    ok(s, ":VOLT1:LOW -1");
     w(s, ":OUTP1 OFF");
     q(s, "*OPC?", "1");  // safe_state confirms
     auto sc = session_for("agilent_81150a", s, "pulse_gen");
@@ -138,6 +154,7 @@ TEST_CASE("Agilent 81150A: configure, fire, safe state", "[unit][drivers][pulse_
     pg.configure({volts(-2.0), nanoseconds(200), ohms(50)});
     pg.set_output(true);
     pg.trigger();
+    pg.set_amplitude(volts(-1.0));
     pg.safe_state();
     CHECK(sc.t->remaining() == 0);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -60,13 +61,31 @@ void ScpiPulseGenerator::configure(const PulseSettings& s) {
 void ScpiPulseGenerator::set_amplitude(Volt a) {
     check_range(name(), model(), "|pulse amplitude|", std::abs(a.si()), limits().min_amplitude.si(),
                 max_amplitude().si(), "V");
-    // Offset to 0 first so no intermediate level leaves the output window.
-    session_->write_checked(cmd(m_.offset, "0"));
-    session_->write_checked(cmd(m_.amplitude, scpi_number(std::abs(a.si()))));
-    session_->write_checked(cmd(m_.offset, scpi_number(a.si() / 2.0)));
-    // Positive: 0 -> +A. Negative: levels -A..0 inverted about the offset: idles at 0, pulses to -A.
-    session_->write_checked(cmd(m_.polarity, a.si() >= 0 ? "NORM" : "INV"));
-    remember("pulse_amplitude", a.si(), "V");
+    const double v = a.si();
+    // Between pulses the output rests at 0 V: the low level with NORM (0 -> +A), the high level with INV
+    // (levels -A..0 inverted about the offset: rests at 0, pulses to -A). A change must not move that level
+    // while the output is on: the device would see a DC level for milliseconds instead of a pulse.
+    const bool output_on = output_on_;
+    try {
+        if (levels_ && (*levels_ >= 0) == (v >= 0)) {
+            // Same sign: only the pulsed level moves (HIGH with NORM, LOW with INV); the resting level stays 0 V.
+            session_->write_checked(cmd(fmt::format("{}:{}", m_.amplitude, v >= 0 ? "HIGH" : "LOW"), scpi_number(v)));
+        } else {
+            // First setting or a change of sign: the sequence passes through other resting levels, so the
+            // output is off while it runs. Offset to 0 first so no intermediate level leaves the output window.
+            if (output_on) set_output(false);
+            session_->write_checked(cmd(m_.offset, "0"));
+            session_->write_checked(cmd(m_.amplitude, scpi_number(std::abs(v))));
+            session_->write_checked(cmd(m_.offset, scpi_number(v / 2.0)));
+            session_->write_checked(cmd(m_.polarity, v >= 0 ? "NORM" : "INV"));
+            if (output_on) set_output(true);
+        }
+    } catch (...) {
+        levels_.reset();  // unknown now: the next change takes the full sequence
+        throw;
+    }
+    levels_ = v;
+    remember("pulse_amplitude", v, "V");
 }
 
 void ScpiPulseGenerator::set_width(Second w) {
@@ -90,7 +109,9 @@ void ScpiPulseGenerator::set_load(std::optional<Ohm> load) {
 }
 
 void ScpiPulseGenerator::set_output(bool on) {
+    output_on_ = true;  // until confirmed off: a failed OFF may have left it on
     session_->write_checked(cmd(m_.output, on ? "ON" : "OFF"));
+    output_on_ = on;
     remember("output", on ? 1 : 0, "");
 }
 
@@ -101,6 +122,7 @@ void ScpiPulseGenerator::trigger() {
 
 void ScpiPulseGenerator::safe_state() {
     session_->write_confirmed({cmd(m_.output, "OFF")});
+    output_on_ = false;
     remember("output", 0, "");
 }
 

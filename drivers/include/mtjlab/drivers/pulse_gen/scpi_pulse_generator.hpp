@@ -1,9 +1,11 @@
 #pragma once
 // SCPI pulse generators on channel 1: pulse function, one-cycle burst fired by a bus trigger. One driver, one
-// table per model: the sequences (offset to 0 before a level change, width/period order, limits checked before
-// the first byte) are the same on every model; the command names, limits and load settings are data.
+// table per model: the sequences (the output resting at 0 V through an amplitude change, width/period order,
+// limits checked before the first byte) are the same on every model; the command names, limits and load settings
+// are data.
 //   Keysight/Agilent 33500B series (33509B..33622A): |A| <= 5 V into 50 Ohm, 10 V high-Z; width 16 ns .. 1000 s.
 //   Agilent/Keysight 81150A (normal output): |A| <= 2.5 V into 50 Ohm, 5 V high-Z; width 4.1 ns .. 999.5 s.
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -46,6 +48,8 @@ public:
 
 private:
     const PulseGeneratorModel& m_;
+    std::optional<double> levels_;  ///< amplitude (V) the instrument's levels hold, once this driver has set them
+    bool output_on_ = false;        ///< as far as this driver knows (on until an OFF is confirmed)
 };
 
 const PulseGeneratorModel& keysight_33500b_model();
