@@ -394,14 +394,24 @@ std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& ben
         }
         const bool same_device = on_stage && on_stage->die == job.device.die && on_stage->device == job.device.device &&
                                  on_stage->wafer_id == job.device.wafer_id;
-        if (!same_device && options.move_to) {
-            bench.set_field(SetField{Tesla(0.0), Ampere(0.0)});
-            options.move_to(job.device);
-            on_stage = job.device;
-        }
         RunOutcome o;
         try {
+            if (!same_device && options.move_to) {
+                // The probes lift and land with the field at zero and every output off (a pulse output or the
+                // lock-in's sine live through a probe landing is a transient on the junction); the next run
+                // initializes the bench again.
+                if (const std::string unsafe = bench.make_safe(); !unsafe.empty())
+                    throw InstrumentError(fmt::format("not moving the probes to die {} device {}: the bench is not "
+                                                      "safe ({})",
+                                                      job.device.die, job.device.device, unsafe));
+                options.move_to(job.device);
+                on_stage = job.device;
+            }
             o = run_job(job, bench, file, options);
+        } catch (const AbortNow&) {
+            // Second Ctrl-C between runs (the probe move, or the bench set-up before a run's first point):
+            // nothing of this job was measured; the caller's BenchGuard makes the bench safe.
+            break;
         } catch (const std::exception& e) {
             RunOutcome f;
             f.name = job.name;

@@ -10,6 +10,8 @@
 #include <map>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "lab_fixture.hpp"
 #include "mtjlab/acquisition/engine.hpp"
@@ -326,6 +328,54 @@ TEST_CASE("second Ctrl-C aborts inside the point and still leaves the bench safe
     CHECK(a.rows == 0);
     CHECK_THAT(a.message, Catch::Contains("second Ctrl-C"));
     CHECK(std::abs(lab.field().si()) < 1e-12);
+}
+
+TEST_CASE("probes move with the bench safe; a second Ctrl-C at a probe move ends the campaign cleanly", "[sim]") {
+    // run_jobs calls move_to before the first job on each device: the field must be zero and every output off
+    // then. A second Ctrl-C during the move must stop the jobs cleanly (the next run's bench set-up is where it
+    // is noticed, outside any point) and leave the bench safe, not escape as an unknown exception.
+    test::LabBench lab(1.8, 1, 0.0125, false);
+    test::TempDir dir("moves");
+    std::vector<Job> jobs;
+    for (int device = 0; device < 3; ++device) {
+        Job j = job_from("kind = \"rv_pulse_train\"\nname = \"rv\"\nmin_V = 0.1\nmax_V = 0.5\nstep_V = 0.1\n",
+                         "rv" + std::to_string(device));
+        j.device = DeviceRef{"w1", 0, device, 1.8, 1};
+        jobs.push_back(std::move(j));
+    }
+    CancelToken cancel;
+    std::vector<std::string> unsafe_at_move;
+    int moves = 0;
+    RunOptions ro;
+    ro.directory = dir.path();
+    ro.cancel = &cancel;
+    ro.move_to = [&](const DeviceRef& d) {
+        ++moves;
+        auto b = lab.lab->bench();
+        std::lock_guard lock(b->mutex());
+        for (const char* name : {"pulse_gen", "lockin", "magnet"})
+            if (auto live = lab.lab->instrument(name).live_output_locked())
+                unsafe_at_move.push_back(fmt::format("device {}: {} {}", d.device, name, *live));
+        if (std::abs(b->field_locked().si()) > 1e-12 || std::abs(b->supply_current_locked("magnet").si()) > 1e-12)
+            unsafe_at_move.push_back(fmt::format("device {}: field {} T", d.device, b->field_locked().si()));
+        if (moves == 2) cancel.request(2);
+    };
+    GuardedBench bench(lab.instruments(), limits(), calibration(), lab.clock(), &cancel);
+    std::vector<RunOutcome> out;
+    {
+        BenchGuard guard(bench);
+        out = run_jobs(jobs, bench, ro);
+    }
+    CHECK(moves == 2);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].status == storage::RunStatus::complete);
+    CHECK(fs::exists(dir / "rv0.h5"));
+    CHECK_FALSE(fs::exists(dir / "rv1.h5"));  // nothing of the aborted job was started
+    INFO(fmt::format("{}", fmt::join(unsafe_at_move, "; ")));
+    CHECK(unsafe_at_move.empty());
+    std::lock_guard lock(lab.lab->bench()->mutex());
+    CHECK_FALSE(lab.lab->instrument("pulse_gen").live_output_locked());
+    CHECK(std::abs(lab.lab->bench()->field_locked().si()) < 1e-12);
 }
 
 TEST_CASE("breakdown ramp stops at the first broken read-back: no pulse after it", "[sim]") {

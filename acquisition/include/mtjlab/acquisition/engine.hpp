@@ -52,8 +52,8 @@ struct RunOptions {
     Provenance provenance;
     CancelToken* cancel = nullptr;
     Progress* progress = nullptr;
-    /// Called before the first job on a new device (probe move; virtual prober or a prompt). The field is
-    /// zero when it is called.
+    /// Called before the first job on a new device (probe move; virtual prober or a prompt). The bench is in
+    /// its safe state when it is called (field ramped to zero, every output off: GuardedBench::make_safe).
     std::function<void(const DeviceRef&)> move_to;
     /// Collect the *IDN?/settings snapshot after the bench is configured for a job (JSON text); defaults
     /// to provenance.instruments_json.
@@ -68,7 +68,8 @@ struct RunOptions {
 /// instrument errors (the file records the failure and every earlier point).
 RunOutcome run_job(const Job& job, GuardedBench& bench, const std::filesystem::path& file, const RunOptions& options);
 
-/// Runs jobs in order; stops at the first aborted or failed job. The manifest (when set) lists every job
+/// Runs jobs in order; stops at the first aborted or failed job, and (returning what was done) at a second
+/// Ctrl-C between runs. The manifest (when set) lists every job
 /// with its file, device, status and row count, and is rewritten atomically after each job.
 std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& bench, const RunOptions& options);
 
