@@ -49,9 +49,37 @@ void GuardedBench::checkpoint() const {
     if (cancel_ && cancel_->level() >= 2) throw AbortNow{};
 }
 
+void GuardedBench::adopt_left_current() {
+    // The supply keeps its setpoint when the process that programmed it dies (SIGKILL, a crash, the computer
+    // losing power): that current becomes the start of a ramp down, not a jump to 0 A (an inductive kick, a
+    // field step on the device).
+    const Ampere left = inst_.magnet->read_setpoint();
+    if (!std::isfinite(left.si()))
+        throw InstrumentError(fmt::format("{}: the magnet supply reports a setpoint of {} A", inst_.magnet->name(),
+                                          left.si()));
+    if (std::abs(left.si()) > 1e-9) {
+        if (auto p = check_coil_current(left, limits_)) {
+            foreign_current_ = left;  // neither ramped (steps beyond the limit) nor dropped (a jump): not touched
+            throw LimitError(fmt::format("{}: the magnet supply holds {:.5g} A, left by an earlier session: {}; ramp "
+                                         "it to 0 A by hand and start again",
+                                         inst_.magnet->name(), left.si(), *p));
+        }
+        log::get("acquisition")->warn("{}: the magnet supply holds {:.5g} A, left by an earlier session; ramping it "
+                                      "to 0 A",
+                                      inst_.magnet->name(), left.si());
+        current_ = left;
+        field_ = Tesla(cal_.coil_constant_t_per_a * left.si());  // what the ramp steps down from (open loop)
+    }
+    coil_known_ = true;
+}
+
 void GuardedBench::initialize() {
     checkpoint();
     inst_.magnet->set_current_limit(limits_.max_coil_current);
+    if (!coil_known_) {
+        adopt_left_current();
+        if (field_.si() != 0.0) ramp(Tesla(0.0), true);
+    }
     inst_.magnet->configure_current_mode();
     inst_.magnet->set_current(Ampere(0.0));
     inst_.magnet->set_output(true);
@@ -324,6 +352,7 @@ std::string GuardedBench::make_safe() noexcept {
         problems += problems.empty() ? line : "; " + line;
     };
     try {
+        if (!coil_known_) adopt_left_current();
         if (std::abs(field_.si()) > 0) ramp(Tesla(0.0), true);
         if (current_.si() != 0.0) send_current(Ampere(0.0), Tesla(0.0), true);  // closed loop: offset current
     } catch (const std::exception& e) {
@@ -334,6 +363,11 @@ std::string GuardedBench::make_safe() noexcept {
         {"gaussmeter", inst_.gaussmeter}};
     for (const auto& [what, instrument] : all) {
         if (!instrument) continue;
+        if (instrument == inst_.magnet && foreign_current_) {
+            problems += fmt::format("{}magnet supply: not touched, it holds {:.5g} A (beyond the coil-current limit)",
+                                    problems.empty() ? "" : "; ", foreign_current_->si());
+            continue;
+        }
         try {
             instrument->safe_state();
         } catch (const std::exception& e) {

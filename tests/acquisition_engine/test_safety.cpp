@@ -169,3 +169,60 @@ TEST_CASE("safety property: no command beyond a limit reaches a transport; prefl
     CHECK(guard_stops <= refused);
     CHECK(guard_stops > refused * 3 / 4);
 }
+
+TEST_CASE("a coil current left by a killed session is ramped down at the first contact, not dropped to 0 A",
+          "[sim][safety]") {
+    // The supply keeps its setpoint when the process that programmed it dies; the next session's guard
+    // must start its ramp from there (steps of at most ramp_step / k), or refuse when it is beyond the limit.
+    test::LabBench lab(1.8, 1, 0.0125, false);
+    BenchCalibration c;
+    c.coil_constant_t_per_a = 0.0125;
+    c.time_constant = Second(0.03);
+    c.ramp_rate_t_per_s = 0.05;
+    c.ramp_step = Tesla(1e-3);
+    BenchLimits l;
+    l.max_pulse_amplitude = Volt(2.5);
+    l.max_pulse_width = Second(1e-6);
+    l.max_coil_current = Ampere(8.0);
+    l.max_field = Tesla(0.1);
+    l.max_ramp_rate_t_per_s = 0.05;
+    l.max_read_voltage = Volt(0.2);
+    auto magnet = lab.lab->handler("magnet");
+    for (const char* m : {"FUNC:MODE CURR", "CURR 5", "OUTP ON"}) (void)magnet(m);
+    auto coil_commands = [&](std::size_t from) {
+        std::vector<double> out;
+        std::lock_guard lock(lab.recorded->mutex);
+        for (std::size_t i = from; i < lab.recorded->messages.size(); ++i) {
+            const auto& [who, msg] = lab.recorded->messages[i];
+            if (who == "magnet" && msg.rfind("CURR ", 0) == 0) out.push_back(std::stod(msg.substr(5)));
+        }
+        return out;
+    };
+    const std::size_t from = lab.recorded->messages.size();
+    SECTION("within the limit: a ramp from 5 A") {
+        GuardedBench bench(lab.instruments(), l, c, lab.clock());
+        bench.initialize();
+        const auto sent = coil_commands(from);
+        REQUIRE(sent.size() >= 60);  // 5 A in steps of at most 0.08 A
+        double prev = 5.0;
+        for (double i : sent) {
+            CHECK(std::abs(i - prev) <= c.ramp_step.si() / c.coil_constant_t_per_a + 1e-9);
+            prev = i;
+        }
+        CHECK(sent.back() == 0.0);
+        CHECK(std::abs(lab.field().si()) < 1e-12);
+    }
+    SECTION("beyond the coil-current limit: refused with the reason, no current command sent") {
+        l.max_coil_current = Ampere(4.0);
+        GuardedBench bench(lab.instruments(), l, c, lab.clock());
+        CHECK_THROWS_WITH(bench.initialize(), Catch::Contains("holds 5 A, left by an earlier session") &&
+                                                  Catch::Contains("ramp it to 0 A by hand"));
+        CHECK(coil_commands(from).empty());
+        // make_safe (the BenchGuard) does not touch the magnet either: no ramp, no jump, no OUTP OFF.
+        CHECK_THAT(bench.make_safe(), Catch::Contains("magnet supply: not touched, it holds 5 A"));
+        CHECK(coil_commands(from).empty());
+        std::lock_guard lock(lab.recorded->mutex);
+        for (std::size_t i = from; i < lab.recorded->messages.size(); ++i)
+            if (lab.recorded->messages[i].first == "magnet") CHECK(lab.recorded->messages[i].second == "CURR?");
+    }
+}

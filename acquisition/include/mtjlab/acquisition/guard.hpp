@@ -53,6 +53,10 @@ public:
 
     /// Safe start: magnet in current mode at 0 A with the output on and the user current limit set; lock-in
     /// reference at the calibrated amplitude and frequency. The pulse output stays off until the first pulse.
+    /// The first contact (here or in make_safe) reads the supply's setpoint: a current an earlier process left
+    /// is ramped to 0 A at the calibrated rate and step (LimitError when it is beyond the coil-current limit; the
+    /// magnet is then not touched at all, make_safe included: stepping down would command currents beyond the
+    /// limit, and safe_state's 0 A would be the jump the ramp avoids).
     void initialize();
     /// Ramps to the field in steps of at most cal.ramp_step at cal.ramp_rate; each step is checked.
     /// With closed-loop control (cal.field_closed_loop and a gaussmeter) the ramp follows the learned
@@ -90,6 +94,7 @@ public:
 
 private:
     void checkpoint() const;
+    void adopt_left_current();  // reads the supply's setpoint: current_/field_ start from there
     void step_current(Tesla field, bool for_safety);
     void step_current_for_safety(Tesla field);  // step_current(field, true), sent again on an I/O fault
     void ramp(Tesla target, bool for_safety);
@@ -115,6 +120,8 @@ private:
     Second last_change_{-1e30};
     unsigned read_retries_ = 0;
     Ampere current_{0.0};                 // last coil current sent
+    bool coil_known_ = false;             // current_ is the supply's setpoint (read once, then tracked)
+    std::optional<Ampere> foreign_current_;  // left beyond the limit by someone else: make_safe leaves the magnet
     std::optional<Tesla> field_measured_;
     unsigned field_corrections_ = 0;
     double model_k_ = 0.0;                // learned coil constant (closed loop)
