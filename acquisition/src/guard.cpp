@@ -36,6 +36,11 @@ GuardedBench::GuardedBench(Instruments instruments, BenchLimits limits, BenchCal
     : inst_(instruments), limits_(limits), cal_(cal), clock_(std::move(clock)), cancel_(cancel) {
     if (!inst_.pulse || !inst_.lockin || !inst_.magnet)
         throw InputError("a run needs a pulse generator, a lock-in and a magnet supply");
+    // The second line of defence checks what the first one (preflight) checks: limits that cannot be compared
+    // against would wave every command through.
+    if (auto p = check_limits(limits_)) throw InputError("station limits: " + *p);
+    if (!std::isfinite(cal_.coil_constant_t_per_a) || cal_.coil_constant_t_per_a == 0)
+        throw InputError("calibration: coil constant must be a non-zero number (T/A)");
     if (auto p = check_ramp_rate(cal_.ramp_rate_t_per_s, limits_)) throw LimitError("ramp: " + *p);
     if (!(cal_.ramp_step.si() > 0)) throw InputError("ramp step must be positive");
     model_k_ = cal_.coil_constant_t_per_a;

@@ -51,6 +51,19 @@ std::optional<std::string> check_read(Volt amplitude, const BenchLimits& limits)
     return std::nullopt;
 }
 
+std::optional<std::string> check_limits(const BenchLimits& limits) {
+    const std::pair<const char*, double> all[] = {{"max_pulse_amplitude", limits.max_pulse_amplitude.si()},
+                                                  {"max_pulse_width", limits.max_pulse_width.si()},
+                                                  {"max_coil_current", limits.max_coil_current.si()},
+                                                  {"max_field", limits.max_field.si()},
+                                                  {"max_ramp_rate", limits.max_ramp_rate_t_per_s},
+                                                  {"max_read_voltage", limits.max_read_voltage.si()}};
+    for (const auto& [name, value] : all)
+        if (!finite(value) || value <= 0)
+            return fmt::format("every limit must be a positive number ({} is {:g})", name, value);
+    return std::nullopt;
+}
+
 std::optional<std::string> check_ramp_rate(double t_per_s, const BenchLimits& limits) {
     if (!finite(t_per_s) || t_per_s <= 0) return fmt::format("ramp rate {:g} T/s is not positive", t_per_s);
     if (t_per_s > limits.max_ramp_rate_t_per_s)
@@ -97,10 +110,7 @@ PreflightReport check_plan(const Plan& plan, const BenchLimits& limits, const Be
     auto config = [&](std::optional<std::string> p, std::string_view what) {
         if (p) rep.config_problems.push_back(fmt::format("{}: {}", what, *p));
     };
-    if (!(limits.max_pulse_amplitude.si() > 0) || !(limits.max_pulse_width.si() > 0) ||
-        !(limits.max_coil_current.si() > 0) || !(limits.max_field.si() > 0) || !(limits.max_ramp_rate_t_per_s > 0) ||
-        !(limits.max_read_voltage.si() > 0))
-        rep.config_problems.push_back("station limits: every limit must be positive");
+    config(check_limits(limits), "station limits");
     if (!finite(cal.coil_constant_t_per_a) || cal.coil_constant_t_per_a == 0)
         rep.config_problems.push_back("calibration: coil constant must be a non-zero number (T/A)");
     config(check_ramp_rate(cal.ramp_rate_t_per_s, limits), "calibration ramp rate");

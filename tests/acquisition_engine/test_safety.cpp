@@ -2,6 +2,7 @@
 // reaches a transport (checked on the messages recorded at the transport seam), whether or not the plan
 // went through preflight; preflight refuses exactly the plans with an offending step and names it.
 #include <cmath>
+#include <limits>
 #include <random>
 #include <regex>
 
@@ -225,4 +226,40 @@ TEST_CASE("a coil current left by a killed session is ramped down at the first c
         for (std::size_t i = from; i < lab.recorded->messages.size(); ++i)
             if (lab.recorded->messages[i].first == "magnet") CHECK(lab.recorded->messages[i].second == "CURR?");
     }
+}
+
+TEST_CASE("the guard refuses limits it cannot compare against (NaN, infinite, zero, negative)", "[sim][safety]") {
+    // Preflight refuses them too; the guard is the second line and must not depend on it: with a NaN limit
+    // every `value > limit` is false and every command would pass.
+    test::LabBench lab(1.8, 1, 0.0125, false);
+    BenchCalibration c;
+    c.coil_constant_t_per_a = 0.0125;
+    c.ramp_rate_t_per_s = 0.05;
+    c.ramp_step = Tesla(1e-3);
+    auto good = [] {
+        BenchLimits l;
+        l.max_pulse_amplitude = Volt(2.5);
+        l.max_pulse_width = Second(1e-6);
+        l.max_coil_current = Ampere(8.0);
+        l.max_field = Tesla(0.1);
+        l.max_ramp_rate_t_per_s = 0.05;
+        l.max_read_voltage = Volt(0.2);
+        return l;
+    };
+    CHECK_NOTHROW(GuardedBench(lab.instruments(), good(), c, lab.clock()));
+    for (const double bad : {std::nan(""), std::numeric_limits<double>::infinity(), 0.0, -1.0}) {
+        INFO(bad);
+        BenchLimits l = good();
+        l.max_pulse_amplitude = Volt(bad);
+        CHECK_THROWS_WITH(GuardedBench(lab.instruments(), l, c, lab.clock()),
+                          Catch::Contains("station limits") && Catch::Contains("max_pulse_amplitude"));
+        l = good();
+        l.max_field = Tesla(bad);
+        CHECK_THROWS_AS(GuardedBench(lab.instruments(), l, c, lab.clock()), InputError);
+        CHECK_FALSE(check_plan(Plan{}, l, c).ok());
+    }
+    BenchCalibration nan_k = c;
+    nan_k.coil_constant_t_per_a = std::nan("");
+    CHECK_THROWS_WITH(GuardedBench(lab.instruments(), good(), nan_k, lab.clock()), Catch::Contains("coil constant"));
+    CHECK(lab.recorded->messages.empty());  // refused before any I/O
 }

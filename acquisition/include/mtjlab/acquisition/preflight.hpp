@@ -16,6 +16,8 @@ namespace mtjlab::acquisition {
 [[nodiscard]] std::optional<std::string> check_pulse(Volt amplitude, Second width, const BenchLimits& limits);
 [[nodiscard]] std::optional<std::string> check_read(Volt amplitude, const BenchLimits& limits);
 [[nodiscard]] std::optional<std::string> check_ramp_rate(double t_per_s, const BenchLimits& limits);
+/// Every limit a finite positive number (a NaN limit would pass every comparison, an infinite one is none).
+[[nodiscard]] std::optional<std::string> check_limits(const BenchLimits& limits);
 /// One step (field and current, pulse, read amplitude; waits must be finite and >= 0).
 [[nodiscard]] std::optional<std::string> check_step(const Step& step, const BenchLimits& limits,
                                                     const BenchCalibration& cal);
