@@ -113,6 +113,18 @@ void write_manifest(const fs::path& path, const nlohmann::json& m) {
     if (ec) throw StorageError(path.string() + ": cannot replace the campaign manifest: " + ec.message());
 }
 
+/// The first row the breakdown rule calls broken (baseline: the run's first row), if any: the rule of the
+/// measurement loop, applied to rows read back (resume, a run found complete).
+std::optional<std::size_t> first_broken_row(const std::vector<double>& r, const Plan& plan) {
+    if (!plan.breakdown || r.empty()) return std::nullopt;
+    const double baseline = r.front();
+    for (std::size_t i = 0; i < r.size(); ++i)
+        if (!std::isfinite(r[i]) || r[i] < plan.breakdown->short_fraction * baseline ||
+            r[i] > plan.breakdown->open_factor * baseline)
+            return i;
+    return std::nullopt;
+}
+
 nlohmann::json device_json(const DeviceRef& d) {
     return {{"wafer_id", d.wafer_id}, {"die", d.die}, {"device", d.device}, {"thickness_nm", d.thickness_nm},
             {"cells", d.cells}};
@@ -140,8 +152,17 @@ RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, co
                                      file.string()));
     if (fs::exists(file)) {
         storage::RunReader reader = storage::RunReader::open(file);
-        if (reader.status() == storage::RunStatus::complete)
-            return skipped_outcome(job, file, reader.size(), "already complete");
+        if (reader.status() == storage::RunStatus::complete) {
+            RunOutcome done = skipped_outcome(job, file, reader.size(), "already complete");
+            // A finished breakdown ramp whose manifest entry was not written (killed in between): the device
+            // is still broken, and the campaign must know before its next job on that device.
+            if (plan.breakdown && reader.has_column("resistance_ohm") && reader.has_column("pulse_amplitude_V")) {
+                const auto amp = reader.column("pulse_amplitude_V");
+                if (auto b = first_broken_row(reader.column("resistance_ohm"), plan); b && *b < amp.size())
+                    done.breakdown_amplitude_V = amp[*b];
+            }
+            return done;
+        }
         if (!options.resume)
             throw InputError(fmt::format("{}: run file exists and is unfinished ({}); use --resume to continue it",
                                          file.string(), storage::to_string(reader.status())));
@@ -211,6 +232,18 @@ RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, co
         out.measured = out.rows - start;
         writer->finish(status, out.message);
     };
+
+    // Killed after the row that showed the breakdown was stored but before the run was finished: the device is
+    // broken already, so the resume must not pulse it again.
+    if (auto b = first_broken_row(prior_r, plan); b && *b < prior_amp.size() && *b < start) {
+        out.breakdown_amplitude_V = prior_amp[*b];
+        if (options.progress) options.progress->skip(plan.points.size() - start);
+        stop_with(storage::RunStatus::complete,
+                  fmt::format("breakdown at {:g} V: R {:.4g} Ohm -> {:.4g} Ohm (in the rows stored before the resume; "
+                              "no pulse since)",
+                              prior_amp[*b], prior_r.front(), prior_r[*b]));
+        return out;
+    }
 
     try {
         for (std::size_t i = start; i < plan.points.size(); ++i) {
@@ -377,6 +410,12 @@ std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& ben
                 skipped_outcome(job, file, manifest["jobs"][k].value("rows", std::size_t{0}), std::string());
             if (options.progress) options.progress->skip(job.plan->points.size());
             outcomes.push_back(o);
+            // A breakdown recorded by an earlier session: the device's remaining jobs are skipped as in that session.
+            if (const auto& rec = manifest["jobs"][k]; rec.contains("breakdown_V") && rec["breakdown_V"].is_number()) {
+                broken_device = job.device;
+                broken_note = fmt::format("device broke at {:g} V in run '{}'", rec["breakdown_V"].get<double>(),
+                                          job.run_name);
+            }
             continue;
         }
         if (broken_device && broken_device->die == job.device.die && broken_device->device == job.device.device &&

@@ -398,6 +398,80 @@ TEST_CASE("breakdown ramp stops at the first broken read-back: no pulse after it
     CHECK(b->station_locked().broken());
 }
 
+TEST_CASE("a breakdown stored before a kill is found on resume: no pulse reaches the broken device again", "[sim]") {
+    test::TempDir dir("bdresume");
+    const Job job = job_from("kind = \"breakdown_ramp\"\nname = \"bd\"\nmin_V = 1.0\nmax_V = 2.5\nstep_V = 0.02\n", "bd");
+    RunOptions ro;
+    ro.directory = dir.path();
+    RunOutcome clean;
+    {
+        test::LabBench lab(2.0, 1, 0.0125, false);
+        GuardedBench bench(lab.instruments(), limits(), calibration(), lab.clock());
+        BenchGuard guard(bench);
+        clean = run_job(job, bench, dir / "clean.h5", ro);
+    }
+    REQUIRE(clean.breakdown_amplitude_V.has_value());
+    // What a kill between storing the broken point and finishing the run leaves: every row, the run unfinished.
+    const auto ref = storage::RunReader::open(dir / "clean.h5");
+    {
+        auto w = storage::RunWriter::create(dir / "bd.h5", ref.info(), storage::columns_for(job.plan->kind));
+        std::vector<std::vector<double>> cols;
+        for (const auto& c : w.columns()) cols.push_back(ref.column(c.name));
+        std::vector<double> row(cols.size());
+        for (std::size_t i = 0; i < ref.size(); ++i) {
+            for (std::size_t c = 0; c < cols.size(); ++c) row[c] = cols[c][i];
+            w.append(row);
+        }
+    }  // not finished: status aborted, resumable
+    REQUIRE(storage::RunReader::open(dir / "bd.h5").status() != storage::RunStatus::complete);
+    ro.resume = true;
+    test::LabBench lab(2.0, 1, 0.0125, false);  // a fresh lab: any pulse would be counted
+    GuardedBench bench(lab.instruments(), limits(), calibration(), lab.clock());
+    BenchGuard guard(bench);
+    const RunOutcome o = run_job(job, bench, dir / "bd.h5", ro);
+    INFO(o.message);
+    CHECK(o.status == storage::RunStatus::complete);
+    CHECK(o.measured == 0);
+    REQUIRE(o.breakdown_amplitude_V.has_value());
+    CHECK(*o.breakdown_amplitude_V == *clean.breakdown_amplitude_V);
+    CHECK_THAT(o.message, Catch::Contains("before the resume"));
+    CHECK(storage::RunReader::open(dir / "bd.h5").size() == ref.size());
+    std::lock_guard lock(lab.lab->bench()->mutex());
+    CHECK(lab.lab->bench()->pulses_applied_locked() == 0);
+}
+
+TEST_CASE("a breakdown recorded by an earlier session skips the device's remaining jobs after a restart", "[sim]") {
+    test::TempDir dir("bdcampaign");
+    Job bd = job_from("kind = \"breakdown_ramp\"\nname = \"bd\"\nmin_V = 1.0\nmax_V = 2.5\nstep_V = 0.02\n", "bd");
+    Job rv = job_from("kind = \"rv_pulse_train\"\nname = \"rv\"\nmin_V = 0.1\nmax_V = 0.5\nstep_V = 0.1\n", "rv");
+    bd.device = rv.device = DeviceRef{"w1", 0, 0, 2.0, 1};
+    RunOptions ro;
+    ro.directory = dir.path();
+    ro.manifest = dir / "campaign.json";
+    ro.campaign_name = "c";
+    {
+        // The first session ends after the breakdown ramp (as a kill before the next job would).
+        test::LabBench lab(2.0, 1, 0.0125, false);
+        GuardedBench bench(lab.instruments(), limits(), calibration(), lab.clock());
+        BenchGuard guard(bench);
+        const auto out = run_jobs({bd}, bench, ro);
+        REQUIRE(out.size() == 1);
+        REQUIRE(out[0].breakdown_amplitude_V.has_value());
+    }
+    ro.resume = true;
+    test::LabBench lab(2.0, 1, 0.0125, false);
+    GuardedBench bench(lab.instruments(), limits(), calibration(), lab.clock());
+    BenchGuard guard(bench);
+    const auto out = run_jobs({bd, rv}, bench, ro);
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].skipped);
+    CHECK(out[1].skipped);
+    CHECK_THAT(out[1].message, Catch::Contains("device broke at"));
+    CHECK_FALSE(fs::exists(dir / "rv.h5"));
+    std::lock_guard lock(lab.lab->bench()->mutex());
+    CHECK(lab.lab->bench()->pulses_applied_locked() == 0);
+}
+
 TEST_CASE("faults mid-run: a dropped link is retried on a read; an instrument error stops cleanly", "[sim][integration]") {
     test::LabBench lab(1.8, 1, 0.0125, /*sockets=*/true, false, 9);
     test::TempDir dir("fault");
