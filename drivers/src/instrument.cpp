@@ -85,7 +85,15 @@ void MagnetSupply::set_current_limit(Ampere max_abs) {
 }
 
 Ampere MagnetSupply::read_setpoint() {
-    note_setpoint(query_setpoint_raw());
+    const Ampere i = query_setpoint_raw();
+    // A supply holds at most its rating: anything else (NaN, an overflow marker such as 9.91E37) is a reply a
+    // ramp cannot start from.
+    const double model_max = limits().max_current.si();
+    if (!std::isfinite(i.si()) || std::abs(i.si()) > 1.01 * model_max)
+        throw InstrumentError(fmt::format("{}: setpoint reply {} A is not a current this supply can hold ({}: {} A "
+                                          "at most)",
+                                          name(), i.si(), model(), model_max));
+    note_setpoint(i);
     return setpoint_;
 }
 

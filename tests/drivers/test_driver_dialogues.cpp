@@ -328,6 +328,26 @@ TEST_CASE("Kepco BOP: model and user limits before I/O", "[unit][drivers][magnet
     CHECK_THROWS_AS(KepcoBop(sc.session, "BOP 7-7"), InputError);
 }
 
+TEST_CASE("Kepco BOP: a ramp starts from a setpoint read back, never from a reply no supply can hold",
+          "[unit][drivers][magnet]") {
+    Script s;
+    q(s, "CURR?", "9.91E37");  // an overflow marker
+    q(s, "CURR?", "-2.0E+38");
+    w(s, "CURR 1");            // the command goes out and the instrument reports an error: unknown now
+    q(s, "SYST:ERR?", "-222,\"Data out of range\"");
+    q(s, "SYST:ERR?", "+0,\"No error\"");
+    q(s, "CURR?", "1.5");
+    ok(s, "CURR 1");           // ramp_to reads the setpoint back first and ramps from 1.5 A
+    auto sc = session_for("kepco_bop", s, "magnet");
+    KepcoBop m(sc.session, "BOP 20-10");
+    CHECK_THROWS_WITH(m.read_setpoint(), Catch::Contains("not a current this supply can hold"));
+    CHECK_THROWS_AS(m.ramp_to(amperes(0), 1.0, amperes(0.5), [](Second) {}), InstrumentError);
+    CHECK_THROWS_AS(m.set_current(amperes(1)), InstrumentError);
+    m.ramp_to(amperes(1), 1.0, amperes(0.5), [](Second) {});
+    CHECK(m.setpoint() == amperes(1));
+    CHECK(sc.t->remaining() == 0);
+}
+
 TEST_CASE("Kepco BOP: an unknown *IDN? model is an InstrumentError", "[unit][drivers][magnet]") {
     Script s;
     q(s, "*IDN?", "KEPCO,BOP 999-1,E1,1");

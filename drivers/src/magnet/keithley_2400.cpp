@@ -35,6 +35,7 @@ void Keithley2400::set_current(Ampere i) {
         check_range(name(), model(), "compliance above 105 mA", compliance_.si(), k_min_compliance,
                     k_high_current_compliance, "V");
     }
+    setpoint_known_ = false;  // a command that fails may still have been taken: read it back before a ramp
     session_->write_checked(":SOUR:CURR " + scpi_number(i.si()));
     note_setpoint(i);
     remember("current", i.si(), "A");

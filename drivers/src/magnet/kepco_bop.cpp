@@ -66,6 +66,7 @@ void KepcoBop::configure_current_mode() { session_->write_checked("FUNC:MODE CUR
 void KepcoBop::set_current(Ampere i) {
     const double lim = current_limit().si();
     check_range(name(), rating_->name, "coil current", i.si(), -lim, lim, "A");
+    setpoint_known_ = false;  // a command that fails may still have been taken: read it back before a ramp
     session_->write_checked("CURR " + scpi_number(i.si()));
     note_setpoint(i);
     remember("current", i.si(), "A");
