@@ -78,6 +78,31 @@ void GuardedBench::adopt_left_current() {
     coil_known_ = true;
 }
 
+void GuardedBench::unwind_current() {
+    // A coil current at (nominal) zero field - the closed loop's offset for the remanence - goes to 0 A in steps
+    // no larger than a field ramp step, at the ramp rate, like every other field change.
+    const double from = current_.si();
+    if (from == 0.0) return;
+    const double k = std::abs(cal_.coil_constant_t_per_a);
+    const double max_step = cal_.ramp_step.si() / k;
+    const int steps = std::max(1, static_cast<int>(std::ceil(std::abs(from) / max_step - 1e-9)));
+    for (int n = 1; n <= steps; ++n) {
+        const Ampere i(n == steps ? 0.0 : from * (1.0 - static_cast<double>(n) / steps));
+        for (int attempt = 1;; ++attempt) {  // as step_current_for_safety: a lost step is sent again
+            try {
+                send_current(i, Tesla(0.0), true);
+                break;
+            } catch (const LimitError&) {
+                throw;
+            } catch (const Error& e) {
+                if (attempt >= 3) throw;
+                log::get("acquisition")->warn("ramp step to {:.5g} A failed ({}); sending again", i.si(), e.what());
+            }
+        }
+        clock_.wait(Second(std::abs(from) / steps * k / cal_.ramp_rate_t_per_s));
+    }
+}
+
 void GuardedBench::initialize() {
     checkpoint();
     inst_.magnet->set_current_limit(limits_.max_coil_current);
@@ -85,6 +110,7 @@ void GuardedBench::initialize() {
         adopt_left_current();
         if (field_.si() != 0.0) ramp(Tesla(0.0), true);
     }
+    unwind_current();  // closed loop: the previous run's zero field was an offset current
     inst_.magnet->configure_current_mode();
     inst_.magnet->set_current(Ampere(0.0));
     inst_.magnet->set_output(true);
@@ -359,7 +385,7 @@ std::string GuardedBench::make_safe() noexcept {
     try {
         if (!coil_known_) adopt_left_current();
         if (std::abs(field_.si()) > 0) ramp(Tesla(0.0), true);
-        if (current_.si() != 0.0) send_current(Ampere(0.0), Tesla(0.0), true);  // closed loop: offset current
+        unwind_current();  // closed loop: zero field was an offset current (the remanence's)
     } catch (const std::exception& e) {
         note("ramping the field to zero", e);
     }

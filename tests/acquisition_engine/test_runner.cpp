@@ -239,6 +239,47 @@ TEST_CASE("closed-loop field control corrects a coil-constant error and remanenc
     }
 }
 
+TEST_CASE("closed loop: the offset current held against the remanence is ramped to 0 A, not dropped",
+          "[sim][safety]") {
+    // 3 mT of remanence: zero field needs about -0.24 A, three ramp steps (1 mT = 0.08 A). Both ways back to
+    // 0 A (make_safe, and initialize before the next run) must step like any other field change.
+    test::LabBench lab(1.7, 1, 0.0125, /*sockets=*/false, /*gaussmeter=*/true, 3);
+    lab.lab->set_coil(0.0125, Tesla(3e-3));
+    const BenchCalibration cal = loop_calibration(true);
+    const double max_step = cal.ramp_step.si() / cal.coil_constant_t_per_a;
+    static const std::regex curr(R"(^\s*CURR\s+([-+0-9.eE]+)\s*$)", std::regex::icase);
+    auto currents = [&](std::size_t from, std::size_t to) {
+        std::vector<double> out;
+        for (std::size_t k = from; k < to; ++k) {
+            std::smatch sm;
+            if (lab.recorded->messages[k].first == "magnet" && std::regex_match(lab.recorded->messages[k].second, sm, curr))
+                out.push_back(std::stod(sm[1].str()));
+        }
+        return out;
+    };
+    GuardedBench b(lab.instruments(), loop_limits(8), cal, lab.clock());
+    for (const bool via_make_safe : {false, true}) {
+        INFO((via_make_safe ? "make_safe" : "initialize"));
+        b.initialize();
+        b.set_field({Tesla(0.0), Ampere(0.0)});
+        REQUIRE(b.field_measured());
+        const std::size_t from = lab.recorded->messages.size();
+        const auto held = currents(0, from);
+        REQUIRE_FALSE(held.empty());
+        REQUIRE(held.back() < -2 * max_step);  // the offset current, more than two steps
+        if (via_make_safe) CHECK(b.make_safe().empty());
+        else b.initialize();
+        const auto sent = currents(from, lab.recorded->messages.size());
+        REQUIRE_FALSE(sent.empty());
+        double prev = held.back();
+        for (double i : sent) {
+            CHECK(std::abs(i - prev) <= max_step + 1e-9);
+            prev = i;
+        }
+        CHECK(sent.back() == 0.0);
+    }
+}
+
 TEST_CASE("closed-loop field control never sends a current beyond the limit while correcting", "[sim][safety]") {
     // The real coil is 10 % weaker: 20 mT needs 1.78 A but the limit is 1.7 A (the nominal 1.6 A passes
     // preflight). The guard must refuse the correction before it is sent.

@@ -95,6 +95,7 @@ public:
 private:
     void checkpoint() const;
     void adopt_left_current();  // reads the supply's setpoint: current_/field_ start from there
+    void unwind_current();      // current_ to 0 A in steps of at most ramp_step / k at the ramp rate
     void step_current(Tesla field, bool for_safety);
     void step_current_for_safety(Tesla field);  // step_current(field, true), sent again on an I/O fault
     void ramp(Tesla target, bool for_safety);
