@@ -58,10 +58,7 @@ void GuardedBench::adopt_left_current() {
     // The supply keeps its setpoint when the process that programmed it dies (SIGKILL, a crash, the computer
     // losing power): that current becomes the start of a ramp down, not a jump to 0 A (an inductive kick, a
     // field step on the device).
-    const Ampere left = inst_.magnet->read_setpoint();
-    if (!std::isfinite(left.si()))
-        throw InstrumentError(fmt::format("{}: the magnet supply reports a setpoint of {} A", inst_.magnet->name(),
-                                          left.si()));
+    const Ampere left = inst_.magnet->read_setpoint();  // a finite current within the supply's rating
     if (std::abs(left.si()) > 1e-9) {
         if (auto p = check_coil_current(left, limits_)) {
             foreign_current_ = left;  // neither ramped (steps beyond the limit) nor dropped (a jump): not touched
@@ -87,18 +84,7 @@ void GuardedBench::unwind_current() {
     const double max_step = cal_.ramp_step.si() / k;
     const int steps = std::max(1, static_cast<int>(std::ceil(std::abs(from) / max_step - 1e-9)));
     for (int n = 1; n <= steps; ++n) {
-        const Ampere i(n == steps ? 0.0 : from * (1.0 - static_cast<double>(n) / steps));
-        for (int attempt = 1;; ++attempt) {  // as step_current_for_safety: a lost step is sent again
-            try {
-                send_current(i, Tesla(0.0), true);
-                break;
-            } catch (const LimitError&) {
-                throw;
-            } catch (const Error& e) {
-                if (attempt >= 3) throw;
-                log::get("acquisition")->warn("ramp step to {:.5g} A failed ({}); sending again", i.si(), e.what());
-            }
-        }
+        send_current_for_safety(Ampere(n == steps ? 0.0 : from * (1.0 - static_cast<double>(n) / steps)), Tesla(0.0));
         clock_.wait(Second(std::abs(from) / steps * k / cal_.ramp_rate_t_per_s));
     }
 }
@@ -152,18 +138,23 @@ void GuardedBench::step_current(Tesla field, bool for_safety) {
 }
 
 void GuardedBench::step_current_for_safety(Tesla field) {
+    send_current_for_safety(current_for(field, true), field);
+    field_ = field;
+}
+
+void GuardedBench::send_current_for_safety(Ampere i, Tesla field) {
     // On the way to the safe state a lost step is sent again rather than abandoning the ramp: a setpoint is
     // idempotent, and giving up here would leave the coil live or end in a jump to 0 A (the safe_state).
     for (int attempt = 1;; ++attempt) {
         try {
-            step_current(field, true);
+            send_current(i, field, true);
             return;
         } catch (const LimitError&) {
             throw;
         } catch (const Error& e) {
             if (attempt >= 3) throw;
-            log::get("acquisition")->warn("safe-state ramp step to {:.4g} mT failed ({}); sending again",
-                                          field.si() * 1e3, e.what());
+            log::get("acquisition")->warn("safe-state ramp step to {:.5g} A ({:.4g} mT) failed ({}); sending again",
+                                          i.si(), field.si() * 1e3, e.what());
         }
     }
 }

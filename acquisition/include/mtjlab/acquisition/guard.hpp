@@ -98,6 +98,7 @@ private:
     void unwind_current();      // current_ to 0 A in steps of at most ramp_step / k at the ramp rate
     void step_current(Tesla field, bool for_safety);
     void step_current_for_safety(Tesla field);  // step_current(field, true), sent again on an I/O fault
+    void send_current_for_safety(Ampere i, Tesla field);  // send_current(i, field, true), sent again on a fault
     void ramp(Tesla target, bool for_safety);
     [[nodiscard]] bool closed_loop() const { return cal_.field_closed_loop && inst_.gaussmeter != nullptr; }
     [[nodiscard]] Ampere current_for(Tesla field, bool for_safety) const;
