@@ -23,6 +23,27 @@ struct Recorded {
     }
 };
 
+/// The station most engine tests use: a 12.5 mT/A coil ramped in 1 mT steps at 50 mT/s; limits 2.5 V and 1 us
+/// pulses, 8 A, 0.1 T, 50 mT/s, 0.2 V reads.
+inline acquisition::BenchCalibration bench_calibration() {
+    acquisition::BenchCalibration c;
+    c.coil_constant_t_per_a = 0.0125;
+    c.time_constant = Second(0.03);
+    c.ramp_rate_t_per_s = 0.05;
+    c.ramp_step = Tesla(1e-3);
+    return c;
+}
+inline acquisition::BenchLimits bench_limits() {
+    acquisition::BenchLimits l;
+    l.max_pulse_amplitude = Volt(2.5);
+    l.max_pulse_width = Second(1e-6);
+    l.max_coil_current = Ampere(8.0);
+    l.max_field = Tesla(0.1);
+    l.max_ramp_rate_t_per_s = 0.05;
+    l.max_read_voltage = Volt(0.2);
+    return l;
+}
+
 struct LabBench {
     std::unique_ptr<devices_sim::VirtualLab> lab;
     std::shared_ptr<Recorded> recorded = std::make_shared<Recorded>();

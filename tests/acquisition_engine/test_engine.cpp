@@ -28,24 +28,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-BenchCalibration calibration() {
-    BenchCalibration c;
-    c.coil_constant_t_per_a = 0.0125;
-    c.time_constant = Second(0.03);
-    c.ramp_rate_t_per_s = 0.05;
-    c.ramp_step = Tesla(1e-3);
-    return c;
-}
-BenchLimits limits() {
-    BenchLimits l;
-    l.max_pulse_amplitude = Volt(2.5);
-    l.max_pulse_width = Second(1e-6);
-    l.max_coil_current = Ampere(8.0);
-    l.max_field = Tesla(0.1);
-    l.max_ramp_rate_t_per_s = 0.05;
-    l.max_read_voltage = Volt(0.2);
-    return l;
-}
+BenchCalibration calibration() { return test::bench_calibration(); }
+BenchLimits limits() { return test::bench_limits(); }
 Job job_from(const std::string& toml, const std::string& name) {
     auto r = std::get<recipes::RunRecipe>(recipes::parse(toml, name + ".toml"));
     Job j = recipes::make_job(r, calibration());

@@ -176,18 +176,8 @@ TEST_CASE("a coil current left by a killed session is ramped down at the first c
     // The supply keeps its setpoint when the process that programmed it dies; the next session's guard
     // must start its ramp from there (steps of at most ramp_step / k), or refuse when it is beyond the limit.
     test::LabBench lab(1.8, 1, 0.0125, false);
-    BenchCalibration c;
-    c.coil_constant_t_per_a = 0.0125;
-    c.time_constant = Second(0.03);
-    c.ramp_rate_t_per_s = 0.05;
-    c.ramp_step = Tesla(1e-3);
-    BenchLimits l;
-    l.max_pulse_amplitude = Volt(2.5);
-    l.max_pulse_width = Second(1e-6);
-    l.max_coil_current = Ampere(8.0);
-    l.max_field = Tesla(0.1);
-    l.max_ramp_rate_t_per_s = 0.05;
-    l.max_read_voltage = Volt(0.2);
+    const BenchCalibration c = test::bench_calibration();
+    BenchLimits l = test::bench_limits();
     auto magnet = lab.lab->handler("magnet");
     for (const char* m : {"FUNC:MODE CURR", "CURR 5", "OUTP ON"}) (void)magnet(m);
     auto coil_commands = [&](std::size_t from) {
@@ -232,20 +222,8 @@ TEST_CASE("the guard refuses limits it cannot compare against (NaN, infinite, ze
     // Preflight refuses them too; the guard is the second line and must not depend on it: with a NaN limit
     // every `value > limit` is false and every command would pass.
     test::LabBench lab(1.8, 1, 0.0125, false);
-    BenchCalibration c;
-    c.coil_constant_t_per_a = 0.0125;
-    c.ramp_rate_t_per_s = 0.05;
-    c.ramp_step = Tesla(1e-3);
-    auto good = [] {
-        BenchLimits l;
-        l.max_pulse_amplitude = Volt(2.5);
-        l.max_pulse_width = Second(1e-6);
-        l.max_coil_current = Ampere(8.0);
-        l.max_field = Tesla(0.1);
-        l.max_ramp_rate_t_per_s = 0.05;
-        l.max_read_voltage = Volt(0.2);
-        return l;
-    };
+    const BenchCalibration c = test::bench_calibration();
+    const auto good = test::bench_limits;
     CHECK_NOTHROW(GuardedBench(lab.instruments(), good(), c, lab.clock()));
     for (const double bad : {std::nan(""), std::numeric_limits<double>::infinity(), 0.0, -1.0}) {
         INFO(bad);
