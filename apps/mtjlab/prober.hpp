@@ -26,7 +26,7 @@ inline std::function<void(const acquisition::DeviceRef&)> real_prober(const std:
         };
     return [](const acquisition::DeviceRef& d) {
         std::cerr << fmt::format("\nMove the probes to wafer {} die {} device {} ({:.2f} nm, {} cells), "
-                                 "then press Enter (field is at zero)... ",
+                                 "then press Enter (field at zero, outputs off)... ",
                                  d.wafer_id, d.die, d.device, d.thickness_nm, d.cells);
         std::string line;
         if (!std::getline(std::cin, line)) throw InputError("no answer on stdin to the probe-move prompt");
