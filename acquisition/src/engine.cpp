@@ -113,15 +113,19 @@ void write_manifest(const fs::path& path, const nlohmann::json& m) {
     if (ec) throw StorageError(path.string() + ": cannot replace the campaign manifest: " + ec.message());
 }
 
-/// The first row the breakdown rule calls broken (baseline: the run's first row), if any: the rule of the
-/// measurement loop, applied to rows read back (resume, a run found complete).
+/// The breakdown rule: a resistance that is not a number, or has fallen below short_fraction or risen above
+/// open_factor times the run's first resistance (the baseline), shows a broken device. One rule for the
+/// measurement loop and for rows read back (resume, a run found complete).
+bool is_broken(double r, double baseline, const Plan& plan) {
+    return plan.breakdown && (!std::isfinite(r) || r < plan.breakdown->short_fraction * baseline ||
+                              r > plan.breakdown->open_factor * baseline);
+}
+
+/// The first row the breakdown rule calls broken (baseline: the run's first row), if any.
 std::optional<std::size_t> first_broken_row(const std::vector<double>& r, const Plan& plan) {
     if (!plan.breakdown || r.empty()) return std::nullopt;
-    const double baseline = r.front();
     for (std::size_t i = 0; i < r.size(); ++i)
-        if (!std::isfinite(r[i]) || r[i] < plan.breakdown->short_fraction * baseline ||
-            r[i] > plan.breakdown->open_factor * baseline)
-            return i;
+        if (is_broken(r[i], r.front(), plan)) return i;
     return std::nullopt;
 }
 
@@ -213,7 +217,8 @@ RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, co
     for (const auto& c : writer->columns()) cols.push_back(column_id(c.name));
     std::vector<double> row(cols.size());
 
-    std::optional<double> baseline = prior_r.empty() ? std::nullopt : std::optional<double>(prior_r.front());
+    bool have_baseline = !prior_r.empty();
+    double baseline = have_baseline ? prior_r.front() : 0.0;
     double prev_r = prior_r.empty() ? nan : prior_r.back();
     for (std::size_t k = 1; k < prior_r.size() && k < prior_amp.size(); ++k) {
         if (plan.kind != "switching_probability" && changed(prior_r[k - 1], prior_r[k], plan.switch_threshold)) {
@@ -274,12 +279,11 @@ RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, co
             // End of a sweep branch: its rows go to the HDF5 file now, for readers that follow it live.
             if (i + 1 < plan.points.size() && plan.points[i + 1].branch != point.branch) writer->flush();
             if (options.progress) options.progress->advance();
-            bool broken = false;
-            if (plan.breakdown) {
-                if (!baseline) baseline = r_now;
-                broken = !std::isfinite(r_now) || r_now < plan.breakdown->short_fraction * *baseline ||
-                         r_now > plan.breakdown->open_factor * *baseline;
+            if (!have_baseline) {
+                baseline = r_now;
+                have_baseline = true;
             }
+            const bool broken = is_broken(r_now, baseline, plan);
             if (is_rv && !broken && i > 0 && changed(prev_r, r_now, plan.switch_threshold)) {
                 ++out.switches;
                 if (!out.first_switch_V) out.first_switch_V = point.pulse_amplitude.si();
@@ -290,10 +294,10 @@ RunOutcome run_job(const Job& job, GuardedBench& bench, const fs::path& file, co
                 if (options.progress) options.progress->skip(plan.points.size() - i - 1);
                 // Stop at once: no further pulse reaches a broken device.
                 std::string note = fmt::format("breakdown at {:g} V: R {:.4g} Ohm -> {:.4g} Ohm",
-                                               point.pulse_amplitude.si(), *baseline, r_now);
+                                               point.pulse_amplitude.si(), baseline, r_now);
                 if (is_rv) {
                     note = fmt::format("device broke at {:g} V (R {:.4g} -> {:.4g} Ohm), run stopped; switched: {}",
-                                       point.pulse_amplitude.si(), *baseline, r_now,
+                                       point.pulse_amplitude.si(), baseline, r_now,
                                        out.first_switch_V ? fmt::format("yes, first at {:g} V", *out.first_switch_V)
                                                           : std::string("no"));
                 }
