@@ -149,7 +149,8 @@ TEST_CASE("serial: bad settings and missing devices", "[unit][drivers][serial]")
 TEST_CASE("serial: a reply that comes after its deadline is never read as the next query's answer",
           "[integration][drivers][serial]") {
     // The line stays open after a timeout, so the instrument's late reply arrives while the next query waits
-    // for its own. The session waits until the line has been quiet for one deadline before the next command.
+    // for its own. A session that has not identified the instrument (no marker, see the next test) waits until
+    // the line has been quiet for one deadline before the next command.
     std::atomic<int> delay_ms{250};
     std::atomic<int> slow_answered{0};
     PtyInstrument pty([&](const std::string& cmd) -> std::optional<std::string> {
@@ -185,4 +186,45 @@ TEST_CASE("serial: a reply that comes after its deadline is never read as the ne
     CHECK(s.query_double("NUM?") == 42.0);
     CHECK(s.query("FAST?") == "fast");
     CHECK(slow_answered == 4);
+}
+
+TEST_CASE("serial: once identified, a session drops late replies up to the answer of its marker *IDN?",
+          "[integration][drivers][serial]") {
+    // An instrument answers in order: after a timeout the session sends *IDN? and drops every line up to its
+    // reply, however late the lost reply is (the quiet wait of the test above misses one later than it).
+    std::atomic<int> delay_ms{400};
+    std::atomic<int> idn_answered{0};
+    const std::string idn = "LSCI,MODEL425,LSA21XY,1.4";
+    PtyInstrument pty([&](const std::string& cmd) -> std::optional<std::string> {
+        if (cmd == "*IDN?") {
+            ++idn_answered;
+            return idn;
+        }
+        if (cmd == "SLOW?") {
+            std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
+            return "late";
+        }
+        if (cmd == "NUM?") return "42";
+        return std::nullopt;
+    });
+    SessionOptions o;
+    o.name = "gaussmeter";
+    o.timeout = std::chrono::milliseconds(150);
+    ScpiSession s(std::make_unique<SerialTransport>(pty.path(), SerialSettings{}), o);
+    REQUIRE(s.identify() == idn);
+
+    // 250 ms after its deadline: later than the quiet wait, within the marker's wait (4 deadlines).
+    CHECK_THROWS_AS(s.query("SLOW?"), TimeoutError);
+    CHECK(s.query_double("NUM?") == 42.0);
+    CHECK(idn_answered == 2);
+
+    // 850 ms after its deadline, later than the marker's wait too: the next command fails, naming the marker;
+    // the one after reads up to both markers' answers and is in step.
+    delay_ms = 1000;
+    CHECK_THROWS_AS(s.query("SLOW?"), TimeoutError);
+    CHECK_THROWS_WITH(s.query_double("NUM?"),
+                      Catch::Contains("marker query '*IDN?'") && Catch::Contains("writing 'NUM?' to gaussmeter"));
+    CHECK(s.query_double("NUM?") == 42.0);
+    CHECK(s.query_double("NUM?") == 42.0);  // nothing left over
+    CHECK(idn_answered == 4);
 }

@@ -134,6 +134,26 @@ TEST_CASE("session: CR LF replies and bare CR replies both end a message", "[uni
     CHECK(s.query("B?") == "2");
 }
 
+TEST_CASE("session: an IEEE 488.2 block after a CR LF reply", "[unit][drivers][scpi]") {
+    // CR ends the reply; its LF is still to be read when the block's '#' is expected.
+    auto o = named("scope");
+    o.termination.read = "\r\n";
+    auto s = scripted({{"A?", "abc\r"}, {"CURV?", "#13xyz\r"}, {"B?", "2\r"}}, o);
+    CHECK(s.session->query("A?") == "abc");
+    CHECK(s.session->query_block("CURV?") == "xyz");
+    CHECK(s.session->query("B?") == "2");
+}
+
+TEST_CASE("session: a garbled error-queue reply puts the session out of step", "[unit][drivers][scpi]") {
+    // The garbled line may be a late reply to an earlier query, the error queue's answer still to come: it must
+    // not answer the next query.
+    auto s = scripted({{"CMD 1", std::nullopt}, {"SYST:ERR?", "garbage\n0,\"No error\""}, {"FREQ?", "1000"}},
+                      named("lockin"));
+    CHECK_THROWS_WITH(s.session->write_checked("CMD 1"),
+                      Catch::Contains("garbage") && Catch::Contains("asking 'SYST:ERR?' to lockin"));
+    CHECK(s.session->query("FREQ?") == "1000");
+}
+
 TEST_CASE("session: an overlong reply is rejected, not buffered without bound", "[unit][drivers][scpi]") {
     auto o = named("x");
     o.max_reply = 16;

@@ -27,6 +27,7 @@ namespace {
 
 // Answers one line at a time on 127.0.0.1:<ephemeral>. Behaviour per command:
 //   FREQ? -> 1000; SLOW? -> "late" after 500 ms; DROP? -> closes the connection; GARBAGE? -> bytes;
+//   LONG? -> 100 bytes without a terminator, then "tail" 150 ms later;
 //   SYST:ERR? -> pops the error queue; VOLT 99 -> pushes -222; SNAP? 1,2,3,4 -> four numbers.
 class FakeServer {
 public:
@@ -72,6 +73,16 @@ private:
             if (line == "DROP?") {
                 boost::system::error_code ignored;
                 sock.close(ignored);
+                return;
+            }
+            if (line == "LONG?") {
+                // An overlong reply whose tail comes 150 ms later, before the answer to anything sent after it.
+                auto head = std::make_shared<std::string>(100, 'x');
+                asio::async_write(sock, asio::buffer(*head), [self = shared_from_this(), head](auto ec, std::size_t) {
+                    if (ec) return;
+                    self->timer.expires_after(std::chrono::milliseconds(150));
+                    self->timer.async_wait([self](auto) { self->reply("tail\n"); });
+                });
                 return;
             }
             if (line == "SLOW?") {
@@ -173,6 +184,34 @@ TEST_CASE("TCP: garbage reply is a ProtocolError", "[integration][drivers][tcp]"
     CHECK_THROWS_AS(s.query_double("GARBAGE?"), ProtocolError);
     CHECK_THROWS_WITH(s.query_double("GARBAGE?"), Catch::Contains("asking 'GARBAGE?' to lockin"));
     CHECK(s.query_double("FREQ?") == 1000.0);
+}
+
+TEST_CASE("TCP: the tail of an overlong reply never answers the next query", "[integration][drivers][tcp]") {
+    FakeServer server;
+    auto tr = open_transport(server.resource());
+    auto* tcp_tr = dynamic_cast<TcpTransport*>(tr.get());
+    auto o = opts("lockin");
+    o.max_reply = 64;
+    ScpiSession s(std::move(tr), o);
+    CHECK_THROWS_WITH(s.query("LONG?"), Catch::Contains("longer than 64") && Catch::Contains("asking 'LONG?' to lockin"));
+    CHECK(s.query("FREQ?") == "1000");  // not "tail": the link was dropped and re-opened
+    CHECK(tcp_tr->reconnects() == 1);
+}
+
+TEST_CASE("TCP: a write that times out drops the link", "[integration][drivers][tcp]") {
+    // A peer that accepts and never reads: once the socket buffers are full the write times out, part of the
+    // message sent. Kept, the link would glue that part to the next command.
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    tcp::socket peer(io);
+    std::thread accept_one([&] { acceptor.accept(peer); });
+    TcpTransport t(TcpResource{0, "127.0.0.1", acceptor.local_endpoint().port()}, std::chrono::seconds(2));
+    accept_one.join();
+    REQUIRE(t.connected());
+    const std::string huge(64u << 20, 'A');
+    const double took = seconds_taken([&] { CHECK_THROWS_AS(t.write(huge, std::chrono::milliseconds(200)), TimeoutError); });
+    CHECK(took < 5.0);
+    CHECK_FALSE(t.connected());
 }
 
 TEST_CASE("TCP: an instrument error becomes InstrumentError", "[integration][drivers][tcp]") {

@@ -46,7 +46,16 @@ public:
         control_replies.pop_front();
         return b;
     }
+    Bytes control_in_interface(usbtmc::Request r, std::uint16_t, unsigned) override {
+        controls.emplace_back(r, 0);
+        REQUIRE_FALSE(control_replies.empty());
+        Bytes b = control_replies.front();
+        control_replies.pop_front();
+        return b;
+    }
+    void clear_halt_out() override { ++halts_cleared; }
     std::size_t max_packet_size() const override { return 64; }
+    int halts_cleared = 0;
 };
 
 Bytes in_msg(std::uint8_t tag, std::string_view payload, bool eom, std::size_t declared = SIZE_MAX) {
@@ -159,6 +168,56 @@ TEST_CASE("USBTMC abort: nothing in progress ends at once", "[unit][drivers][usb
     d.control_replies.push_back(bytes({0x81, 7}));
     CHECK(usbtmc::abort_bulk_in(d, 7, 100) == usbtmc::Status::transfer_not_in_progress);
     CHECK(d.controls.size() == 1);
+}
+
+TEST_CASE("USBTMC clear: INITIATE_CLEAR, CHECK_CLEAR_STATUS draining the FIFO, then the bulk-OUT halt",
+          "[unit][drivers][usbtmc]") {
+    FakeDevice d;
+    d.control_replies.push_back(bytes({0x01}));        // INITIATE_CLEAR: SUCCESS
+    d.control_replies.push_back(bytes({0x02, 0x01}));  // CHECK_CLEAR_STATUS: PENDING, bulk-IN FIFO has data
+    d.ins.push_back(bytes({0x11, 0x22, 0x33}));       // read out by the host
+    d.control_replies.push_back(bytes({0x02, 0x00}));  // PENDING, FIFO empty
+    d.control_replies.push_back(bytes({0x01, 0x00}));  // SUCCESS
+    CHECK(usbtmc::clear(d, 100) == usbtmc::Status::success);
+    REQUIRE(d.controls.size() == 4);
+    CHECK(d.controls[0].first == usbtmc::Request::initiate_clear);
+    CHECK(d.controls[3].first == usbtmc::Request::check_clear_status);
+    CHECK(d.ins.empty());
+    CHECK(d.halts_cleared == 1);
+
+    FakeDevice failed;
+    failed.control_replies.push_back(bytes({0x80}));  // FAILED: nothing polled, halt left alone
+    CHECK(usbtmc::clear(failed, 100) == usbtmc::Status::failed);
+    CHECK(failed.controls.size() == 1);
+    CHECK(failed.halts_cleared == 0);
+
+    FakeDevice endless;  // PENDING for ever: bounded by max_polls
+    endless.control_replies.push_back(bytes({0x01}));
+    for (int i = 0; i < 5; ++i) endless.control_replies.push_back(bytes({0x02, 0x00}));
+    CHECK(usbtmc::clear(endless, 100, 5) == usbtmc::Status::pending);
+    CHECK(endless.controls.size() == 6);
+    CHECK(endless.halts_cleared == 0);
+}
+
+TEST_CASE("USBTMC transport: after a reply with a foreign bTag the device is cleared before the next query",
+          "[unit][drivers][usbtmc]") {
+    // A stray reply (a wrong tag, a short transfer) may leave more of itself in the device's bulk-IN FIFO, where
+    // the next query would find it. The session abandons the exchange: the transport clears the device.
+    auto dev = std::make_unique<FakeDevice>();
+    auto* d = dev.get();
+    // Tags: write 1, request 2 (answered with tag 9), then after the clear write 3, request 4.
+    d->ins.push_back(in_msg(9, "1.5\n", true));
+    d->control_replies.push_back(bytes({0x01}));        // INITIATE_CLEAR: SUCCESS
+    d->control_replies.push_back(bytes({0x01, 0x00}));  // CHECK_CLEAR_STATUS: SUCCESS
+    d->ins.push_back(in_msg(4, "7\n", true));
+    ScpiSession s(std::make_unique<UsbtmcTransport>(std::move(dev), "USB0::0x1::0x2::S::INSTR"),
+                  SessionOptions{.name = "pulse_gen"});
+    CHECK_THROWS_WITH(s.query("A?"), Catch::Contains("bTag 9") && Catch::Contains("asking 'A?' to pulse_gen"));
+    CHECK(d->controls.empty());  // cleared when the session next needs the link, not inside the failed read
+    CHECK(s.query_double("B?") == 7.0);
+    REQUIRE(d->controls.size() == 2);
+    CHECK(d->controls[0].first == usbtmc::Request::initiate_clear);
+    CHECK(d->halts_cleared == 1);
 }
 
 TEST_CASE("USBTMC transport rejects a reply larger than requested", "[unit][drivers][usbtmc]") {

@@ -1,6 +1,7 @@
 // Fuzzes what an instrument can send back: the reply parsers (parse_double/int/bool/doubles, parse_scpi_error)
 // and a whole ScpiSession over a transport whose far end replays the fuzz input (text replies, IEEE 488.2
-// definite and indefinite blocks, *OPC?, the SYST:ERR? queue). Only mtjlab::Error may escape a session call.
+// definite and indefinite blocks, *OPC?, the SYST:ERR? queue, *IDN? and, as a serial line, the resynchronisation on
+// its reply after an error). Only mtjlab::Error may escape a session call.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -19,8 +20,14 @@ using namespace mtjlab::drivers;
 /// The far end replays a fixed byte stream in chunks; when it is used up, reads time out.
 class ReplayTransport final : public Transport {
 public:
-    ReplayTransport(std::string stream, std::uint8_t chunk) : stream_(std::move(stream)), chunk_(chunk) {}
+    ReplayTransport(std::string stream, std::uint8_t chunk, bool serial)
+        : stream_(std::move(stream)), chunk_(chunk), serial_(serial) {}
     void write(std::string_view, Duration) override {}
+    // As a serial line: what is still to come cannot be dropped, the session resynchronises on its marker.
+    bool abandon_exchange() override {
+        discard_input();
+        return !serial_;
+    }
     void close() override {}
     [[nodiscard]] std::string resource() const override { return "FUZZ::replay"; }
 
@@ -36,6 +43,7 @@ private:
     std::string stream_;
     std::size_t pos_ = 0;
     std::uint8_t chunk_;
+    bool serial_;
 };
 
 void parse_helpers(const std::string& text) {
@@ -65,10 +73,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     opt.max_reply = (config & 2) ? 64 : 64 * 1024;
     opt.max_block = (config & 4) ? 256 : 16 * 1024 * 1024;
     opt.max_error_drain = 1 + (config >> 4);
-    ScpiSession session(std::make_unique<ReplayTransport>(stream, chunk), opt);
+    ScpiSession session(std::make_unique<ReplayTransport>(stream, chunk, (config & 8) != 0), opt);
     for (const std::uint8_t op : ops) {
         try {
-            switch (op % 10) {
+            switch (op % 11) {
             case 0: (void)session.query("Q?"); break;
             case 1: (void)session.query_double("Q?"); break;
             case 2: (void)session.query_int("Q?"); break;
@@ -78,6 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             case 6: (void)session.drain_errors(); break;
             case 7: session.check_errors("CMD"); break;
             case 8: session.sync(std::chrono::milliseconds(1)); break;
+            case 10: (void)session.identify(); break;  // sets the marker a serial session resynchronises on
             default: session.write_checked("CMD 1"); break;
             }
         } catch (const mtjlab::Error&) {

@@ -1,5 +1,6 @@
 // Fuzzes what a USB device can send: the DEV_DEP_MSG_IN header decoder and a UsbtmcTransport (behind a
-// ScpiSession) whose fake device answers bulk-IN transfers and the abort control requests from the fuzz input.
+// ScpiSession) whose fake device answers bulk-IN transfers, the abort and clear control requests (the clear after
+// any failed exchange) from the fuzz input.
 // The fake device writes the expected tag into a reply header when the input asks it to, so the fuzzer also
 // reaches the multi-transfer and abort paths. Only mtjlab::Error may escape.
 #include <algorithm>
@@ -42,6 +43,13 @@ public:
                                                   unsigned) override {
         const std::string s = in_.take(std::min<std::size_t>(length, in_.byte() % 8));
         return {s.begin(), s.end()};
+    }
+    std::vector<std::uint8_t> control_in_interface(usbtmc::Request, std::uint16_t length, unsigned) override {
+        const std::string s = in_.take(std::min<std::size_t>(length, in_.byte() % 4));
+        return {s.begin(), s.end()};
+    }
+    void clear_halt_out() override {
+        if (in_.byte() & 1) throw mtjlab::TransportError("fuzz: clear halt refused");
     }
     [[nodiscard]] std::size_t max_packet_size() const override { return 64; }
 

@@ -125,16 +125,10 @@ void ScpiSession::rethrow_with_context(std::string_view command, bool is_query) 
 
 void ScpiSession::write_locked(std::string_view command) {
     if (stale_input_) {
-        // Out of step after an error. On a serial line the reply that missed its deadline may still be on its
-        // way: wait until the line is quiet (one reply timeout) so it cannot be read as this command's answer.
-        // Elsewhere (TCP dropped the link, USBTMC aborted the transfer) dropping what arrived is enough.
-        if (transport_->late_reply_possible()) {
-            log_->warn("out of step with the instrument: waiting {} ms for late replies before '{}'",
-                       std::chrono::duration_cast<std::chrono::milliseconds>(options_.timeout).count(), command);
+        try {
             resync_locked();
-        } else {
-            transport_->discard_input();
-            stale_input_ = false;
+        } catch (const Error&) {
+            rethrow_with_context(command, false);
         }
     }
     if (log_->should_log(spdlog::level::trace)) log_->trace("-> {}", command);
@@ -195,15 +189,13 @@ std::string ScpiSession::query(std::string_view command) {
 
 template <class F>
 auto ScpiSession::parse_or_throw(F&& f, std::string_view command) {
-    const std::string reply = query(command);
+    std::lock_guard lock(mutex_);  // held until the reply is judged: no other transaction between
+    const std::string reply = query_locked(command);
     try {
         return f(reply);
     } catch (const ProtocolError& e) {
         // A reply of the wrong form may be the late answer to an earlier query: out of step from here on.
-        {
-            std::lock_guard lock(mutex_);
-            stale_input_ = true;
-        }
+        stale_input_ = true;
         throw ProtocolError(fmt::format("{}; asking '{}' to {}", e.what(), command, options_.name));
     }
 }
@@ -219,7 +211,11 @@ std::string ScpiSession::query_block(std::string_view command) {
     std::lock_guard lock(mutex_);
     write_locked(command);
     try {
-        const auto head = transport_->read_exact(2, options_.timeout);
+        // A reply terminated by CR LF leaves its LF behind when CR ends the read: skip such bytes.
+        std::string head = transport_->read_exact(1, options_.timeout);
+        for (int skipped = 0; (head[0] == '\n' || head[0] == '\r') && skipped < 4; ++skipped)
+            head = transport_->read_exact(1, options_.timeout);
+        head += transport_->read_exact(1, options_.timeout);
         if (head[0] != '#' || !std::isdigit(static_cast<unsigned char>(head[1])))
             throw ProtocolError(fmt::format("reply starts '{}', not an IEEE 488.2 block '#<n>'", shown(head)));
         const int ndigits = head[1] - '0';
@@ -246,7 +242,13 @@ std::string ScpiSession::query_block(std::string_view command) {
     }
 }
 
-std::string ScpiSession::identify() { return query("*IDN?"); }
+std::string ScpiSession::identify() {
+    std::lock_guard lock(mutex_);
+    std::string idn = query_locked("*IDN?");
+    // The marker that resynchronises a serial line: its reply is known and unlike any measured value.
+    if (!trim(idn).empty()) marker_reply_ = std::string(trim(idn));
+    return idn;
+}
 
 void ScpiSession::sync(Duration timeout) {
     std::lock_guard lock(mutex_);
@@ -297,21 +299,56 @@ void ScpiSession::write_confirmed(std::initializer_list<std::string_view> comman
             if (!link || attempt >= attempts) throw;
             log_->warn("{}; sending again ({} of {})", e.what(), attempt + 1, attempts);
         }
-        resync_locked();
+        stale_input_ = true;  // the next attempt's first write resynchronises (and may fail: another attempt)
     }
 }
 
 void ScpiSession::resync_locked() {
-    // Out of step (a reply lost, spoilt or unsolicited): a late reply may still be on its way, and reading it
-    // as the answer to the next query would confirm the wrong thing. Discard what arrives until the line has
-    // been quiet for one reply timeout (a TCP link that times out is dropped, and the next write reconnects).
-    stale_input_ = false;
-    transport_->discard_input();
-    try {
-        for (int lines = 0; lines < 64; ++lines) (void)transport_->read_line(options_.timeout, options_.max_reply, "\n");
-    } catch (const Error&) {
+    // Out of step (a reply lost, spoilt, overlong or unsolicited): the reply that failed, or its tail, may still
+    // be on its way, and read as the answer to the next query it would confirm the wrong thing. TCP and USBTMC
+    // drop it at the link; a serial line cannot.
+    if (transport_->abandon_exchange()) {
+        stale_input_ = false;
+        return;
     }
-    transport_->discard_input();  // a line cut by the quiet deadline is not the start of the next reply
+    if (marker_reply_.empty()) {
+        // Not identified yet, so no marker: discard what arrives until the line has been quiet for one reply
+        // timeout (a reply later than that can still reach the next query).
+        log_->warn("out of step with the instrument: waiting {} ms for late replies",
+                   std::chrono::duration_cast<std::chrono::milliseconds>(options_.timeout).count());
+        try {
+            for (int lines = 0; lines < 64; ++lines)
+                (void)transport_->read_line(options_.timeout, options_.max_reply, "\n");
+        } catch (const Error&) {
+        }
+        transport_->discard_input();  // a line cut by the quiet deadline is not the start of the next reply
+        stale_input_ = false;
+        return;
+    }
+    // A marker: the instrument answers in order, so every late reply comes before the marker's. Lines are read
+    // and dropped until as many marker replies as markers sent (an earlier attempt that timed out leaves its
+    // marker reply still to come).
+    const auto wait = options_.timeout * 4;
+    log_->warn("out of step with the instrument: sending *IDN? and dropping replies up to its answer");
+    std::string message = "*IDN?";
+    message += options_.termination.write;
+    transport_->write(message, options_.timeout);
+    ++markers_pending_;
+    while (markers_pending_ > 0) {
+        std::string line;
+        try {
+            line = transport_->read_line(wait, options_.max_reply, options_.termination.read);
+        } catch (const ProtocolError&) {
+            continue;  // an overlong late reply: dropped by read_line
+        } catch (const TimeoutError&) {
+            throw TimeoutError(fmt::format(
+                "out of step: no reply to the marker query '*IDN?' within {} ms",
+                std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()));
+        }
+        if (trim(line) == marker_reply_) --markers_pending_;
+        else if (!trim(line).empty()) log_->warn("dropped a late reply '{}'", shown(line));
+    }
+    stale_input_ = false;
 }
 
 std::vector<ScpiError> ScpiSession::drain_locked() {
@@ -323,6 +360,7 @@ std::vector<ScpiError> ScpiSession::drain_locked() {
         try {
             e = parse_scpi_error(reply);
         } catch (const ProtocolError& ex) {
+            stale_input_ = true;  // perhaps a late reply to an earlier query: out of step from here on
             throw ProtocolError(fmt::format("{}; asking '{}' to {}", ex.what(), options_.error_query, options_.name));
         }
         if (e.code == 0) return errors;

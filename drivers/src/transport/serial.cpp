@@ -105,6 +105,11 @@ void SerialTransport::drain_pending() {
     if (impl_->port.is_open()) detail::drain_fd(impl_->port.native_handle());
 }
 
+bool SerialTransport::abandon_exchange() {
+    discard_input();
+    return false;
+}
+
 void SerialTransport::close() {
     boost::system::error_code ignored;
     impl_->port.close(ignored);

@@ -93,6 +93,8 @@ void TcpTransport::write(std::string_view data, Duration timeout) {
     switch (detail::write_fd(fd, data, deadline, err, true)) {
         case detail::IoResult::ok: return;
         case detail::IoResult::timeout:
+            // Part of the message may have gone out: the instrument would glue it to the next one.
+            impl_->drop();
             throw TimeoutError(fmt::format("{}: write not accepted within the deadline", impl_->label()));
         case detail::IoResult::closed:
             impl_->drop();
@@ -124,6 +126,12 @@ void TcpTransport::read_some(std::string& out, std::size_t max, Clock::time_poin
 
 void TcpTransport::drain_pending() {
     if (impl_->socket) detail::drain_fd(impl_->socket->native_handle());
+}
+
+bool TcpTransport::abandon_exchange() {
+    discard_input();
+    impl_->drop();
+    return true;
 }
 
 void TcpTransport::close() { impl_->drop(); }

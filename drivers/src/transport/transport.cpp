@@ -48,6 +48,11 @@ void Transport::discard_input() {
     drain_pending();
 }
 
+bool Transport::abandon_exchange() {
+    discard_input();
+    return true;
+}
+
 namespace {
 std::string lower(std::string_view s) {
     std::string out(s);

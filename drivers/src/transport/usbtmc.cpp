@@ -92,6 +92,29 @@ Status abort_bulk_in(DeviceIo& io, std::uint8_t tag, unsigned timeout_ms, unsign
     return Status::pending;
 }
 
+Status clear(DeviceIo& io, unsigned timeout_ms, unsigned max_polls) {
+    const auto init = io.control_in_interface(Request::initiate_clear, 1, timeout_ms);
+    if (init.empty()) throw ProtocolError("USBTMC: empty INITIATE_CLEAR response");
+    auto status = static_cast<Status>(init[0]);
+    if (status != Status::success) return status;
+    status = Status::pending;
+    for (unsigned i = 0; i < max_polls && status == Status::pending; ++i) {
+        const auto check = io.control_in_interface(Request::check_clear_status, 2, timeout_ms);
+        if (check.size() < 2) throw ProtocolError("USBTMC: short CHECK_CLEAR_STATUS response");
+        status = static_cast<Status>(check[0]);
+        if (status != Status::pending) break;
+        if (check[1] & 0x01) {
+            // bmClear.D0: the bulk-IN FIFO still holds data; read it out so the clear can finish.
+            try {
+                (void)io.bulk_in(std::max<std::size_t>(io.max_packet_size(), 64), timeout_ms);
+            } catch (const TimeoutError&) {
+            }
+        }
+    }
+    if (status == Status::success) io.clear_halt_out();
+    return status;
+}
+
 }  // namespace mtjlab::drivers::usbtmc
 
 namespace mtjlab::drivers {
@@ -148,6 +171,17 @@ void UsbtmcTransport::read_some(std::string& out, std::size_t max, Clock::time_p
         }
         in_message_ = false;
         throw TimeoutError(resource_ + ": no USBTMC reply within the deadline (bulk-IN aborted)");
+    }
+}
+
+bool UsbtmcTransport::abandon_exchange() {
+    discard_input();
+    in_message_ = false;
+    if (!io_) return true;  // closed: nothing can arrive
+    try {
+        return usbtmc::clear(*io_, 1000) == usbtmc::Status::success;
+    } catch (const Error&) {
+        return false;
     }
 }
 

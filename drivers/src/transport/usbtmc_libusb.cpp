@@ -1,4 +1,4 @@
-// The only file that talks to libusb: discovery, kernel-driver detach, claim, and the three seam calls.
+// The only file that talks to libusb: discovery, kernel-driver detach, claim, and the seam calls.
 #include <libusb.h>
 
 #include <fmt/format.h>
@@ -56,6 +56,16 @@ public:
         buf.resize(static_cast<std::size_t>(n));
         return buf;
     }
+    std::vector<std::uint8_t> control_in_interface(Request request, std::uint16_t length,
+                                                   unsigned timeout_ms) override {
+        std::vector<std::uint8_t> buf(length);
+        const int n = check(libusb_control_transfer(h_, 0xA1, static_cast<std::uint8_t>(request), 0, iface_,
+                                                    buf.data(), length, timeout_ms),
+                            where_, "USBTMC control request");
+        buf.resize(static_cast<std::size_t>(n));
+        return buf;
+    }
+    void clear_halt_out() override { check(libusb_clear_halt(h_, ep_out_), where_, "clearing the bulk-OUT halt"); }
     [[nodiscard]] std::size_t max_packet_size() const override { return max_packet_; }
 
 private:

@@ -77,7 +77,8 @@ public:
     /// A query whose reply is an IEEE 488.2 definite (#<n><len><bytes>) or indefinite (#0<bytes>\n) block.
     std::string query_block(std::string_view command);
 
-    /// "*IDN?"
+    /// "*IDN?". Its reply becomes the marker that puts a serial session back in step after an error: *IDN? is
+    /// sent and every line up to its reply dropped (late replies come first: an instrument answers in order).
     std::string identify();
     /// "*OPC?" and expects "1" (waits up to `timeout`, which may exceed the session timeout).
     void sync(Duration timeout);
@@ -115,6 +116,8 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     mutable std::mutex mutex_;
     bool stale_input_ = false;  // out of step (a read failed, a reply did not parse): resynchronise first
+    std::string marker_reply_;  // the instrument's *IDN? reply: the marker a serial line resynchronises on
+    unsigned markers_pending_ = 0;  // marker queries sent whose reply has not been read yet
 };
 
 /// Formats a number for a SCPI command: 12 significant digits, no locale ("2e-07", "0.5", "1000").

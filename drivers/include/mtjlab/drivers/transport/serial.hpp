@@ -16,7 +16,8 @@ public:
     void write(std::string_view data, Duration timeout) override;
     void close() override;
     [[nodiscard]] std::string resource() const override;
-    [[nodiscard]] bool late_reply_possible() const override { return true; }
+    /// Drops what has arrived; returns false: a reply still on its way arrives later (the line stays open).
+    bool abandon_exchange() override;
     [[nodiscard]] const SerialSettings& settings() const;
 
 protected:

@@ -8,10 +8,11 @@
 
 namespace mtjlab::drivers {
 
-/// TCP link with per-operation deadlines. After a failure (peer closed, reset, write error) the
+/// TCP link with per-operation deadlines. After a failure (peer closed, reset, write error or timeout) the
 /// socket is closed and the next operation reconnects once within its own deadline; the failed
 /// operation itself still throws (a half-finished transaction is never retried silently). A read
-/// timeout also closes the socket, so a late reply can never answer a later query.
+/// timeout also closes the socket, so a late reply can never answer a later query, and so does
+/// abandon_exchange() (an overlong or garbled reply whose tail may still be in flight).
 class TcpTransport final : public Transport {
 public:
     /// Connects at once; TimeoutError or TransportError (naming host:port) when that fails.
@@ -20,6 +21,8 @@ public:
     void write(std::string_view data, Duration timeout) override;
     void close() override;
     [[nodiscard]] std::string resource() const override;
+    /// Drops the received bytes and closes the socket (the next operation reconnects); true.
+    bool abandon_exchange() override;
     [[nodiscard]] bool connected() const;
     /// How many times the link was re-established after a failure.
     [[nodiscard]] unsigned reconnects() const;

@@ -42,11 +42,14 @@ public:
     /// taken as the answer to the next query).
     void discard_input();
 
-    /// Whether a reply that missed a read's deadline may still arrive on this link later, after
-    /// discard_input() (a serial line: the stream stays open and the instrument answers when it is done).
-    /// TCP drops the connection on a read timeout and USBTMC aborts the bulk-IN transfer, so a late reply
-    /// cannot reach the next query there; an in-process instrument answers inside write().
-    [[nodiscard]] virtual bool late_reply_possible() const { return false; }
+    /// Abandons the exchange an error interrupted, so that nothing the instrument sent for it can later be read
+    /// as the answer to another command: drops the bytes received and those waiting in the OS, and where the
+    /// link allows, what is still on its way (TCP closes the connection, which the next operation re-opens: a
+    /// raw-socket instrument drops its output with the link; USBTMC clears the device's bulk buffers). Returns
+    /// false when that cannot be guaranteed: on a serial line the instrument answers when it is done, so the
+    /// caller must resynchronise itself (ScpiSession sends a marker query and reads up to its reply).
+    /// Default: discard_input(), true (the far end answers inside write(), nothing can come later).
+    virtual bool abandon_exchange();
 
     /// Closes the link; later operations may reopen it (TCP reconnects) or throw TransportError.
     virtual void close() = 0;

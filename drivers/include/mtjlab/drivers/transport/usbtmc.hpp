@@ -65,7 +65,7 @@ struct InHeader {
 /// Decodes and checks a DEV_DEP_MSG_IN header (ID, tag/inverse, reserved bytes); ProtocolError otherwise.
 InHeader decode_dev_dep_msg_in(std::span<const std::uint8_t> bytes, std::uint8_t expected_tag);
 
-/// The seam to a USB device: three calls, each with a timeout in milliseconds.
+/// The seam to a USB device: five calls, each bounded by a timeout in milliseconds.
 class DeviceIo {
 public:
     virtual ~DeviceIo() = default;
@@ -76,6 +76,11 @@ public:
     /// A class request to the bulk-IN endpoint (bmRequestType 0xA2), returning the data stage.
     virtual std::vector<std::uint8_t> control_in_endpoint(Request request, std::uint16_t value,
                                                           std::uint16_t length, unsigned timeout_ms) = 0;
+    /// A class request to the USBTMC interface (bmRequestType 0xA1), returning the data stage.
+    virtual std::vector<std::uint8_t> control_in_interface(Request request, std::uint16_t length,
+                                                           unsigned timeout_ms) = 0;
+    /// CLEAR_FEATURE(ENDPOINT_HALT) on the bulk-OUT endpoint (the last step of a clear).
+    virtual void clear_halt_out() = 0;
     /// wMaxPacketSize of the bulk-IN endpoint.
     [[nodiscard]] virtual std::size_t max_packet_size() const = 0;
 };
@@ -84,6 +89,12 @@ public:
 /// CHECK_ABORT_BULK_IN_STATUS until it is no longer PENDING (at most `max_polls` times).
 /// Returns the final status. Pure protocol logic over the seam.
 Status abort_bulk_in(DeviceIo& io, std::uint8_t tag, unsigned timeout_ms, unsigned max_polls = 50);
+
+/// Clears the device's input and output buffers (USBTMC 1.0 sections 4.2.1.6-7): INITIATE_CLEAR, then
+/// CHECK_CLEAR_STATUS until it is no longer PENDING (at most `max_polls` times, reading out the bulk-IN FIFO
+/// while bmClear.D0 says it holds data), then a clear of the bulk-OUT endpoint's halt. Recovers from any
+/// interrupted exchange: a reply left half read, a message half written. Returns the final status.
+Status clear(DeviceIo& io, unsigned timeout_ms, unsigned max_polls = 50);
 
 /// Opens the first USBTMC device matching vendor/product (and serial when not empty): detaches a
 /// kernel driver from the interface, claims it, finds the bulk endpoints. TransportError naming the
@@ -96,13 +107,15 @@ namespace mtjlab::drivers {
 
 /// Transport over a USBTMC device. Each write is one DEV_DEP_MSG_OUT with EOM; reads request
 /// messages and gather DEV_DEP_MSG_IN transfers until EOM. A bulk-IN timeout runs the abort sequence
-/// before TimeoutError is thrown.
+/// before TimeoutError is thrown; abandon_exchange() (after any error) clears the device's buffers.
 class UsbtmcTransport final : public Transport {
 public:
     UsbtmcTransport(std::unique_ptr<usbtmc::DeviceIo> io, std::string resource);
     void write(std::string_view data, Duration timeout) override;
     void close() override;
     [[nodiscard]] std::string resource() const override { return resource_; }
+    /// Drops the received bytes and clears the device (usbtmc::clear); false if the clear did not succeed.
+    bool abandon_exchange() override;
 
 protected:
     void read_some(std::string& out, std::size_t max, Clock::time_point deadline) override;
