@@ -59,6 +59,8 @@ std::vector<Volt> parse_amplitudes(TomlTable& t, std::vector<std::string> defaul
             out.emplace_back(v);
         }
         if (out.empty()) t.fail("amplitudes_V", "is empty");
+        if (out.size() > max_run_points)
+            t.fail("amplitudes_V", fmt::format("has {} amplitudes; a run has at most {} points", out.size(), max_run_points));
         return out;
     }
     const double lo = t.number("min_V");
@@ -77,6 +79,11 @@ std::vector<Volt> parse_amplitudes(TomlTable& t, std::vector<std::string> defaul
     const bool ret = t.boolean_or("return_sweep", default_return);
     std::vector<std::string> pols = t.has("polarities") ? t.strings("polarities") : default_polarities;
     if (pols.empty()) t.fail("polarities", "is empty");
+    // Counted before anything is made: polarities may repeat ("positive" 1000 times x 10^5 amplitudes).
+    const std::size_t per_polarity = ret ? 2 * up.size() - 1 : up.size();
+    if (pols.size() * per_polarity > max_run_points)
+        t.fail("polarities", fmt::format("{} sweeps of {} amplitudes give {} points; a run has at most {} points",
+                                         pols.size(), per_polarity, pols.size() * per_polarity, max_run_points));
     for (const std::string& p : pols) {
         double sign = 0;
         if (p == "positive" || p == "+") sign = 1;

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <set>
 
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 
 #include "mtjlab/acquisition/preflight.hpp"
@@ -216,6 +218,23 @@ TEST_CASE("a recipe whose plan would exceed the point limits is refused when par
     CHECK_THAT(error_of(sw), Catch::Contains("repeats") && Catch::Contains("a run has at most 1000000 points"));
     CHECK_NOTHROW(run_recipe("kind = \"switching_probability\"\nname = \"s\"\nmin_V = 0.01\nmax_V = 1.0\n"
                              "step_V = 0.001\nrepeats = 1000\n"));
+
+    // Amplitude sweeps: polarities may repeat, each one a sweep of up to 10^5 amplitudes (there and back).
+    std::string pols = "[";
+    for (int i = 0; i < 1000; ++i) pols += "\"positive\",";
+    pols += "]";
+    for (const char* kind : {"rv_pulse_train", "field_free_rv", "breakdown_ramp", "switching_probability"}) {
+        INFO(kind);
+        const std::string rv = fmt::format("kind = \"{}\"\nname = \"v\"\nmin_V = 0.01\nmax_V = 1.0\nstep_V = 0.0001\n"
+                                           "polarities = {}\n",
+                                           kind, pols);
+        CHECK_THAT(error_of(rv), Catch::Contains("polarities") && Catch::Contains("a run has at most 1000000 points"));
+    }
+    CHECK_NOTHROW(run_recipe("kind = \"rv_pulse_train\"\nname = \"v\"\nmin_V = 0.01\nmax_V = 1.0\nstep_V = 0.0001\n"));
+    std::string many = "kind = \"breakdown_ramp\"\nname = \"b\"\namplitudes_V = [";
+    for (int i = 0; i < 1'000'001; ++i) many += "0.1,";
+    many += "]\n";
+    CHECK_THAT(error_of(many), Catch::Contains("amplitudes_V") && Catch::Contains("has 1000001 amplitudes"));
 }
 
 TEST_CASE("a campaign whose jobs would hold more than the point limit in all is refused", "[unit]") {
