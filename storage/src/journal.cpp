@@ -151,11 +151,23 @@ JournalWriter JournalWriter::create(const fs::path& path, const JournalIdentity&
     w.next_ = base;
     w.sync_ = sync;
     w.map_size_ = w.records_offset_ + window * w.record_size_;
-    // O_NOFOLLOW: a symbolic link planted at the journal's name (resume replaces a stale journal) must not make
-    // mtjlab truncate and write the file it points to, outside the output directory.
-    w.fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (w.fd_ < 0 && errno == ELOOP) refuse_link(path);
-    if (w.fd_ < 0) sys_fail(path, "cannot create the row journal");
+    // A symbolic link planted at the journal's name (resume replaces a stale journal) is refused, not replaced:
+    // nothing of mtjlab's goes through a link, and the user learns of it.
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) refuse_link(path);
+    // Built under a temporary name (O_EXCL | O_NOFOLLOW: never through a link planted there either) and renamed
+    // into place once its header is complete.
+    const fs::path tmp = path.string() + ".creating";
+    (void)::unlink(tmp.c_str());  // left by a kill inside an earlier create()
+    w.fd_ = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (w.fd_ < 0) sys_fail(tmp, "cannot create the row journal");
+    struct RemoveUnlessPublished {
+        const fs::path& tmp;
+        bool published = false;
+        ~RemoveUnlessPublished() {
+            if (!published) (void)::unlink(tmp.c_str());
+        }
+    } cleanup{tmp};
     // Zero-filled: a zero commit word never validates (row numbers and the seeded CRC disagree).
     if (::ftruncate(w.fd_, static_cast<off_t>(w.map_size_)) != 0) sys_fail(path, "cannot size the row journal");
     void* m = ::mmap(nullptr, w.map_size_, PROT_READ | PROT_WRITE, MAP_SHARED, w.fd_, 0);
@@ -177,6 +189,11 @@ JournalWriter JournalWriter::create(const fs::path& path, const JournalIdentity&
     if (sync) {
         if (::msync(w.map_, w.map_size_, MS_SYNC) != 0) sys_fail(path, "cannot sync the row journal");
         if (::fsync(w.fd_) != 0) sys_fail(path, "cannot sync the row journal");
+    }
+    // The mapping and descriptor stay valid across the rename. It replaces a stale journal atomically.
+    if (::rename(tmp.c_str(), path.c_str()) != 0) sys_fail(path, "cannot put the row journal in place");
+    cleanup.published = true;
+    if (sync) {
         const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
         const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0) {

@@ -93,6 +93,37 @@ TEST_CASE("CRC-32C: the standard check value, chaining, hardware and table agree
         for (std::uint32_t seed : {0u, 0xDEADBEEFu}) CHECK(crc32c(seed, data.data(), n) == crc32c_software(seed, data.data(), n));
 }
 
+TEST_CASE("row journal: appears at its name only with its header complete; a kill's leftover is replaced",
+          "[unit]") {
+    // Killed inside create() after the run file was published, a journal made in place was left empty (0 bytes,
+    // or zero-filled): readers refused the run file ("not an mtjlab row journal"). It is made under
+    // <journal>.creating and renamed into place.
+    test::TempDir dir("journal");
+    const auto path = dir / "j.journal";
+    const fs::path tmp = path.string() + ".creating";
+    const auto id = test_identity();
+    std::ofstream(tmp) << "";  // what such a kill leaves: an empty file under the temporary name
+    std::ofstream(path) << "";  // and, from before the fix, at the journal's own name: replaced as a stale journal
+    {
+        auto w = JournalWriter::create(path, id, 4, 0, false);
+        CHECK_FALSE(fs::exists(tmp));
+        CHECK(read_journal(path, id).rows == 0);
+        w.append(0, row_values(0, 2).data());
+        CHECK(read_journal(path, id).rows == 1);  // the mapping outlives the rename
+    }
+    // A link planted under the temporary name is neither followed nor left behind.
+    const auto target = dir / "elsewhere";
+    std::ofstream(target) << "keep";
+    fs::create_symlink(target, tmp);
+    {
+        auto w = JournalWriter::create(path, id, 4, 0, false);
+        CHECK_FALSE(fs::exists(fs::symlink_status(tmp)));
+        CHECK(read_journal(path, id).rows == 0);
+    }
+    std::ifstream in(target);
+    CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == "keep");
+}
+
 TEST_CASE("row journal: committed rows read back, it grows by whole windows and keeps every row, zero slots never count",
           "[unit]") {
     test::TempDir dir("journal");

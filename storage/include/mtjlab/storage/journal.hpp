@@ -64,9 +64,11 @@ inline constexpr std::uint32_t journal_max_manifest_bytes = 64u << 20;
 class JournalWriter {
 public:
     JournalWriter() = default;
-    /// Creates (or truncates) `path` with room for `window` rows whose first row is `base`; it grows by
+    /// Creates (or replaces) `path` with room for `window` rows whose first row is `base`; it grows by
     /// `window` rows at a time. `manifest` (any bytes, e.g. JSON; may be empty) is stored once after the
-    /// header with its own CRC. `sync`: msync every record to the disk (Durability::power_loss).
+    /// header with its own CRC. `sync`: msync every record to the disk (Durability::power_loss). The file is
+    /// made under `<path>.creating` and renamed into place with its header complete: a kill inside create()
+    /// never leaves an empty or header-less journal beside a published run file (which readers would refuse).
     static JournalWriter create(const std::filesystem::path& path, const JournalIdentity& id, std::size_t window,
                                 std::uint64_t base, bool sync, std::string_view manifest = {});
     JournalWriter(JournalWriter&&) noexcept;
