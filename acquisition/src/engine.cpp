@@ -462,7 +462,8 @@ std::vector<RunOutcome> run_jobs(const std::vector<Job>& jobs, GuardedBench& ben
             f.status = storage::RunStatus::failed;
             f.message = e.what();
             record(f);
-            throw;
+            // The one line the user sees names the run and its file as well as the instrument and command.
+            rethrow_with_context(fmt::format("run '{}' ({})", job.name, file.string()));
         }
         if (o.skipped && options.progress) options.progress->skip(job.plan->points.size());
         record(o);

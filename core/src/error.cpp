@@ -14,4 +14,37 @@ int exit_code_for(const std::exception& e) noexcept {
     return exit_code::failure;
 }
 
+namespace {
+template <class E>
+[[noreturn]] void again(const E& e, std::string_view context) {
+    std::string message = e.what();
+    message.append("; ").append(context);
+    throw E(message);
+}
+}  // namespace
+
+void rethrow_with_context(std::string_view context) {
+    try {
+        throw;
+    } catch (const TransportError& e) {
+        again(e, context);
+    } catch (const TimeoutError& e) {
+        again(e, context);
+    } catch (const ProtocolError& e) {
+        again(e, context);
+    } catch (const InstrumentError& e) {
+        again(e, context);
+    } catch (const LimitError& e) {
+        again(e, context);
+    } catch (const StorageError& e) {
+        again(e, context);
+    } catch (const InputError& e) {
+        again(e, context);
+    } catch (const Error& e) {
+        again(e, context);
+    } catch (const std::exception& e) {
+        again(Error(e.what()), context);
+    }
+}
+
 }  // namespace mtjlab

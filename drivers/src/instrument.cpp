@@ -31,6 +31,16 @@ void Instrument::remember(std::string setting, double value, std::string unit) {
     settings_.push_back({std::move(setting), value, std::move(unit)});
 }
 
+void Instrument::confirm_output_off(std::initializer_list<std::string_view> commands, std::string_view output_query) {
+    session_->write_confirmed(commands, output_query, [](std::string_view reply) {
+        try {
+            return !parse_bool(reply);
+        } catch (const ProtocolError&) {
+            return false;
+        }
+    });
+}
+
 void check_range(std::string_view instrument, std::string_view model, std::string_view what, double value, double lo,
                  double hi, std::string_view unit) {
     if (!std::isfinite(value) || value < lo || value > hi) {

@@ -362,6 +362,27 @@ TEST_CASE("probes move with the bench safe; a second Ctrl-C at a probe move ends
     CHECK(std::abs(lab.lab->bench()->field_locked().si()) < 1e-12);
 }
 
+TEST_CASE("a failed job's error keeps its type and names the run and its file", "[sim]") {
+    // A campaign stops at the first failure; its one error line must say which run (and file) failed, not only
+    // which instrument and command.
+    test::LabBench lab(1.8, 1, 0.0125, false);
+    test::TempDir dir("named");
+    Job j = job_from("kind = \"rv_pulse_train\"\nname = \"rv\"\nmin_V = 0.1\nmax_V = 0.2\nstep_V = 0.1\n", "rv_d7");
+    j.device = DeviceRef{"w1", 0, 7, 1.8, 1};
+    RunOptions ro;
+    ro.directory = dir.path();
+    ro.move_to = [](const DeviceRef&) { throw InstrumentError("prober: no contact at die 0 device 7"); };
+    GuardedBench bench(lab.instruments(), limits(), calibration(), lab.clock());
+    BenchGuard guard(bench);
+    try {
+        (void)run_jobs({j}, bench, ro);
+        FAIL("no exception");
+    } catch (const InstrumentError& e) {
+        CHECK_THAT(e.what(), Catch::Contains("no contact") && Catch::Contains("run 'rv_d7'") &&
+                                 Catch::Contains((dir.path() / "rv_d7.h5").string()));
+    }
+}
+
 TEST_CASE("breakdown ramp stops at the first broken read-back: no pulse after it", "[sim]") {
     test::LabBench lab(2.0, 1, 0.0125, false);
     test::TempDir dir("bd");

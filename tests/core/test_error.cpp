@@ -35,3 +35,32 @@ TEST_CASE("version and git hash are compiled in", "[unit][core]") {
     CHECK_FALSE(git_hash().empty());
     CHECK(version_string().find(version()) != std::string_view::npos);
 }
+
+TEST_CASE("rethrow_with_context keeps the error's type and adds the context", "[unit]") {
+    auto with = [](auto error) {
+        try {
+            try {
+                throw error;
+            } catch (...) {
+                rethrow_with_context("run 'rv' (out/rv.h5)");
+            }
+        } catch (const decltype(error)& e) {
+            return std::string(e.what());
+        }
+        return std::string("type lost");
+    };
+    CHECK(with(TimeoutError("no reply; asking 'X?' to lockin")) == "no reply; asking 'X?' to lockin; run 'rv' (out/rv.h5)");
+    CHECK(with(InstrumentError("-222")) == "-222; run 'rv' (out/rv.h5)");
+    CHECK(with(StorageError("disk full")) == "disk full; run 'rv' (out/rv.h5)");
+    CHECK(with(LimitError("too much")) == "too much; run 'rv' (out/rv.h5)");
+    try {
+        try {
+            throw std::runtime_error("odd");
+        } catch (...) {
+            rethrow_with_context("here");
+        }
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()) == "odd; here");
+        CHECK(exit_code_for(e) == exit_code::failure);
+    }
+}

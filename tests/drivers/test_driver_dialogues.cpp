@@ -53,6 +53,7 @@ TEST_CASE("Keysight 33500B: configure a 200 ns, +1 V pulse into 50 Ohm and fire 
     ok(s, "OUTP ON");
     w(s, "*TRG");
     q(s, "*OPC?", "1");
+    q(s, "SYST:ERR?", "+0,\"No error\"");  // a trigger ignored would be -211
     // Same sign: only the pulsed level moves, the output keeps resting at 0 V.
     ok(s, "VOLT:HIGH 2");
     // Negative pulse: levels -A..0 inverted; the change of sign passes through other resting levels, so the
@@ -68,7 +69,7 @@ TEST_CASE("Keysight 33500B: configure a 200 ns, +1 V pulse into 50 Ohm and fire 
     ok(s, "FUNC:PULS:PER 0.002");
     ok(s, "FUNC:PULS:WIDT 0.001");
     w(s, "OUTP OFF");
-    q(s, "*OPC?", "1");  // safe_state confirms
+    q(s, "OUTP?", "0");  // safe_state reads the output state back
     auto sc = session_for("keysight_33500b", s, "pulse_gen");
     Keysight33500B pg(sc.session);
     pg.configure({volts(1.0), nanoseconds(200), ohms(50)});
@@ -127,6 +128,19 @@ TEST_CASE("Keysight 33500B: high-Z load allows 10 V; instrument errors surface",
     CHECK(sc.t->remaining() == 0);
 }
 
+TEST_CASE("pulse generator: a trigger the instrument ignored is an error, not a pulse", "[unit][drivers][pulse_gen]") {
+    // Trigger source changed at the front panel or by a reset: *TRG is ignored (-211) and *OPC? still says 1.
+    Script s;
+    w(s, "*TRG");
+    q(s, "*OPC?", "1");
+    q(s, "SYST:ERR?", "-211,\"Trigger ignored\"");
+    q(s, "SYST:ERR?", "+0,\"No error\"");
+    auto sc = session_for("keysight_33500b", s, "pulse_gen");
+    Keysight33500B pg(sc.session);
+    CHECK_THROWS_WITH(pg.trigger(), Catch::Contains("-211") && Catch::Contains("after '*TRG' to pulse_gen"));
+    CHECK(sc.t->remaining() == 0);
+}
+
 TEST_CASE("Agilent 81150A: configure, fire, safe state", "[unit][drivers][pulse_gen]") {
     Script s;
     ok(s, ":FUNC1 PULS");
@@ -142,9 +156,10 @@ TEST_CASE("Agilent 81150A: configure, fire, safe state", "[unit][drivers][pulse_
     ok(s, ":OUTP1 ON");
     w(s, "*TRG");
     q(s, "*OPC?", "1");
+    q(s, "SYST:ERR?", "+0,\"No error\"");  // a trigger ignored would be -211
     ok(s, ":VOLT1:LOW -1");
     w(s, ":OUTP1 OFF");
-    q(s, "*OPC?", "1");  // safe_state confirms
+    q(s, ":OUTP1?", "0");  // safe_state reads the output state back
     auto sc = session_for("agilent_81150a", s, "pulse_gen");
     Agilent81150A pg(sc.session);
     CHECK_THROWS_AS(pg.set_amplitude(volts(2.6)), LimitError);  // +-2.5 V into 50 Ohm
@@ -162,6 +177,9 @@ TEST_CASE("Agilent 81150A: configure, fire, safe state", "[unit][drivers][pulse_
 TEST_CASE("SR830: reference, sensitivity and time-constant index tables, SNAP?", "[unit][drivers][lockin]") {
     Script s;
     w(s, "SLVL 0.100");
+    w(s, "SLVL 0.010");  // 10.9 mV: toward zero, never above what was asked (a limit may lie between steps)
+    w(s, "SLVL 0.004");  // 4.0 mV stays 4 mV (no floating-point step down)
+    w(s, "SLVL 0.007");
     w(s, "FMOD 1");
     w(s, "FREQ 13.7");
     w(s, "SENS 17");   // 1 mV
@@ -180,6 +198,9 @@ TEST_CASE("SR830: reference, sensitivity and time-constant index tables, SNAP?",
     auto sc = session_for("srs_sr830", s, "lockin");
     SrsSr830 li(sc.session);
     li.set_reference_amplitude(volts(0.1));
+    li.set_reference_amplitude(volts(0.0109));
+    li.set_reference_amplitude(volts(0.004));
+    li.set_reference_amplitude(volts(0.007));
     li.set_reference_frequency(hertz(13.7));
     li.set_sensitivity(millivolts(1));
     li.set_sensitivity(millivolts(1.5));
@@ -297,7 +318,7 @@ TEST_CASE("Kepco BOP: current mode, compliance, ramp, measure, safe state", "[un
     q(s, "MEAS:CURR?", "+1.9990E+00");
     w(s, "CURR 0");
     w(s, "OUTP OFF");
-    q(s, "*OPC?", "1");  // safe_state confirms
+    q(s, "OUTP?", "0");  // safe_state reads the output state back
     auto sc = session_for("kepco_bop", s, "magnet");
     KepcoBop m(sc.session);
     m.identify_model();
@@ -368,7 +389,7 @@ TEST_CASE("Keithley 2400: current source with compliance, power envelope", "[uni
     q(s, ":READ?", "-4.99990E-01");
     w(s, ":SOUR:CURR 0");
     w(s, ":OUTP OFF");
-    q(s, "*OPC?", "1");  // safe_state confirms
+    q(s, ":OUTP?", "0");  // safe_state reads the output state back
     q(s, ":SOUR:CURR?", "+1.000000E-01");
     ok(s, ":SOUR:CURR 0.05");
     ok(s, ":SOUR:CURR 0");
@@ -435,12 +456,14 @@ TEST_CASE("registry makes every model by any spelling and refuses wrong roles", 
 
 TEST_CASE("safe states are sent again until the instrument confirms them, then the failure propagates",
           "[unit][drivers][safety]") {
-    SECTION("pulse generator: a lost *OPC? reply") {
+    SECTION("pulse generator: a lost read-back, then an output still on (OUTP OFF refused), then off") {
         Script s;
         w(s, "OUTP OFF");
-        w(s, "*OPC?");  // no reply: a timeout
+        w(s, "OUTP?");  // no reply: a timeout
         w(s, "OUTP OFF");
-        q(s, "*OPC?", "1");
+        q(s, "OUTP?", "1");  // *OPC? would have said 1 here too
+        w(s, "OUTP OFF");
+        q(s, "OUTP?", "0");
         auto sc = session_for("keysight_33500b", s, "pulse_gen");
         Keysight33500B pg(sc.session);
         pg.safe_state();
@@ -464,7 +487,7 @@ TEST_CASE("safe states are sent again until the instrument confirms them, then t
         for (int k = 0; k < 3; ++k) {
             w(s, "CURR 0");
             w(s, "OUTP OFF");
-            w(s, "*OPC?");
+            w(s, "OUTP?");
         }
         auto sc = session_for("kepco_bop", s, "magnet");
         KepcoBop m(sc.session);

@@ -61,14 +61,21 @@ LockInLimits SrsLockIn::limits() const {
             m_.sensitivities, m_.time_constants};
 }
 
+double SrsLockIn::amplitude_sent(double v) const {
+    if (m_.amplitude_decimals < 0) return v;
+    // Toward zero, never to nearest: a limit between two grid steps must not be exceeded by half a step.
+    const double scale = std::pow(10.0, m_.amplitude_decimals);
+    return std::floor(v * scale * (1 + 1e-12)) / scale;
+}
+
 std::string SrsLockIn::amplitude_text(double v) const {
-    return m_.amplitude_decimals < 0 ? scpi_number(v) : fmt::format("{:.{}f}", v, m_.amplitude_decimals);
+    return m_.amplitude_decimals < 0 ? scpi_number(v) : fmt::format("{:.{}f}", amplitude_sent(v), m_.amplitude_decimals);
 }
 
 void SrsLockIn::set_reference_amplitude(Volt rms) {
     check_range(name(), model(), "reference amplitude", rms.si(), m_.min_amplitude_v, m_.max_amplitude_v, "V");
     session_->write("SLVL " + amplitude_text(rms.si()));
-    remember("reference_amplitude", rms.si(), "V");
+    remember("reference_amplitude", amplitude_sent(rms.si()), "V");
 }
 
 void SrsLockIn::set_reference_frequency(Hertz f) {

@@ -62,7 +62,7 @@ Ampere Keithley2400::measure_current() {
 Ampere Keithley2400::query_setpoint_raw() { return Ampere(session_->query_double(":SOUR:CURR?")); }
 
 void Keithley2400::safe_state() {
-    session_->write_confirmed({":SOUR:CURR 0", ":OUTP OFF"});
+    confirm_output_off({":SOUR:CURR 0", ":OUTP OFF"}, ":OUTP?");
     note_setpoint(Ampere(0));
     remember("current", 0, "A");
     remember("output", 0, "");

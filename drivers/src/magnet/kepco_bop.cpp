@@ -88,7 +88,7 @@ Ampere KepcoBop::measure_current() { return Ampere(session_->query_double("MEAS:
 Ampere KepcoBop::query_setpoint_raw() { return Ampere(session_->query_double("CURR?")); }
 
 void KepcoBop::safe_state() {
-    session_->write_confirmed({"CURR 0", "OUTP OFF"});
+    confirm_output_off({"CURR 0", "OUTP OFF"}, "OUTP?");
     note_setpoint(Ampere(0));
     remember("current", 0, "A");
     remember("output", 0, "");

@@ -118,10 +118,13 @@ void ScpiPulseGenerator::set_output(bool on) {
 void ScpiPulseGenerator::trigger() {
     session_->write("*TRG");
     session_->sync();
+    // An instrument whose trigger source is no longer the bus (front panel, a reset) ignores *TRG and queues
+    // -211 "Trigger ignored": the pulse did not happen and must not be recorded as if it had.
+    session_->check_errors("*TRG");
 }
 
 void ScpiPulseGenerator::safe_state() {
-    session_->write_confirmed({cmd(m_.output, "OFF")});
+    confirm_output_off({cmd(m_.output, "OFF")}, std::string(m_.output) + "?");
     output_on_ = false;
     remember("output", 0, "");
 }

@@ -111,16 +111,7 @@ ScpiSession::~ScpiSession() = default;
 std::string ScpiSession::resource() const { return transport_->resource(); }
 
 void ScpiSession::rethrow_with_context(std::string_view command, bool is_query) const {
-    const auto ctx = fmt::format("{} '{}' to {}", is_query ? "asking" : "writing", command, options_.name);
-    try {
-        throw;
-    } catch (const TimeoutError& e) {
-        throw TimeoutError(fmt::format("{}; {}", e.what(), ctx));
-    } catch (const ProtocolError& e) {
-        throw ProtocolError(fmt::format("{}; {}", e.what(), ctx));
-    } catch (const TransportError& e) {
-        throw TransportError(fmt::format("{}; {}", e.what(), ctx));
-    }
+    mtjlab::rethrow_with_context(fmt::format("{} '{}' to {}", is_query ? "asking" : "writing", command, options_.name));
 }
 
 void ScpiSession::write_locked(std::string_view command) {

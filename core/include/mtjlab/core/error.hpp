@@ -3,6 +3,7 @@
 // messages are one line and name the file, line, instrument or command they are about.
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace mtjlab {
 
@@ -37,5 +38,11 @@ inline constexpr int interrupted = 130; ///< stopped by SIGINT after a clean shu
 
 /// Maps an exception to the CLI exit code of its family.
 int exit_code_for(const std::exception& e) noexcept;
+
+/// Rethrows the exception being handled (call it inside a catch block only) as the same mtjlab error type
+/// with "; <context>" appended to its message, so the exit code and every handler keyed on the type still
+/// apply: "no reply within the deadline; asking 'FREQ?' to lockin; run 'rv_d3' (out/rv_d3.h5)". Any other
+/// std::exception becomes an Error with its message; anything else is rethrown unchanged.
+[[noreturn]] void rethrow_with_context(std::string_view context);
 
 }  // namespace mtjlab

@@ -1,6 +1,7 @@
 #pragma once
 // The base of every driver: a name, a session, identification, a safe state and the settings this
 // driver last sent (for provenance).
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,8 +32,9 @@ public:
     /// "*IDN?" reply.
     std::string identify();
     /// Puts the instrument where nothing can hurt a device: outputs off, current zero. Returns only once the
-    /// instrument has confirmed it (*OPC?), sending it again on a transport fault (ScpiSession::write_confirmed).
-    /// Never throws for limits; a transport error that outlasts the attempts propagates.
+    /// instrument has confirmed it by reading the state back (the output state, or the lock-in's amplitude),
+    /// sending it again on a transport fault or another reply (ScpiSession::write_confirmed). Never throws for
+    /// limits; a failure that outlasts the attempts propagates.
     virtual void safe_state() = 0;
     /// Settings this driver last sent, in SI units.
     [[nodiscard]] std::vector<Setting> settings() const { return settings_; }
@@ -41,6 +43,9 @@ public:
 
 protected:
     void remember(std::string name, double value, std::string unit);
+    /// Sends `commands` (the last one switches the output off), then `output_query` until it answers off (0/OFF):
+    /// *OPC? would confirm only that the commands were executed, not that the output was accepted as off.
+    void confirm_output_off(std::initializer_list<std::string_view> commands, std::string_view output_query);
     std::shared_ptr<ScpiSession> session_;
 
 private:

@@ -44,6 +44,8 @@ public:
     void safe_state() override;
 
 private:
+    /// The amplitude the instrument is sent for `v`: on the model's grid (SR830: 1 mV digits), rounded toward 0.
+    [[nodiscard]] double amplitude_sent(double v) const;
     [[nodiscard]] std::string amplitude_text(double v) const;
     const SrsLockInModel& m_;
 };
