@@ -10,6 +10,7 @@
 
 #include "fuzz_support.hpp"
 #include "mtjlab/core/error.hpp"
+#include "mtjlab/core/log.hpp"
 #include "mtjlab/drivers/scpi/session.hpp"
 #include "mtjlab/drivers/transport/transport.hpp"
 
@@ -57,6 +58,10 @@ void parse_helpers(const std::string& text) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    // The session logs a warning each time it resynchronises: millions of lines over a campaign, and the time
+    // spent formatting them would be most of each execution.
+    static const bool quiet = (mtjlab::log::setup("off"), true);
+    (void)quiet;
     mtjlab::fuzz::Bytes in(data, size);
     const std::uint8_t config = in.byte();
     const std::uint8_t chunk = in.byte();

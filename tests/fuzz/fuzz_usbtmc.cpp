@@ -13,6 +13,7 @@
 
 #include "fuzz_support.hpp"
 #include "mtjlab/core/error.hpp"
+#include "mtjlab/core/log.hpp"
 #include "mtjlab/drivers/scpi/session.hpp"
 #include "mtjlab/drivers/transport/usbtmc.hpp"
 
@@ -61,6 +62,10 @@ private:
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    // The session logs a warning each time it resynchronises: millions of lines over a campaign, and the time
+    // spent formatting them would be most of each execution.
+    static const bool quiet = (mtjlab::log::setup("off"), true);
+    (void)quiet;
     try {
         const auto h = usbtmc::decode_dev_dep_msg_in(std::span<const std::uint8_t>(data, size),
                                                      size > 1 ? data[1] : std::uint8_t{0});
