@@ -80,6 +80,14 @@ private:
     std::atomic<bool> stop_{false};
 };
 
+// Session options with an instrument name and a reply deadline (the serial default settings are 9600 8N1).
+SessionOptions named(std::string name, int timeout_ms) {
+    SessionOptions o;
+    o.name = std::move(name);
+    o.timeout = std::chrono::milliseconds(timeout_ms);
+    return o;
+}
+
 }  // namespace
 
 TEST_CASE("serial: Lake Shore 425 over a pty at 57600 7O1 with CR LF", "[integration][drivers][serial]") {
@@ -123,10 +131,7 @@ TEST_CASE("serial: silence times out, a hang-up is a TransportError", "[integrat
         if (cmd == "PING?") return "pong";
         return std::nullopt;
     });
-    SessionOptions o;
-    o.name = "lockin";
-    o.timeout = std::chrono::milliseconds(200);
-    ScpiSession s(std::make_unique<SerialTransport>(pty.path(), SerialSettings{}), o);
+    ScpiSession s(std::make_unique<SerialTransport>(pty.path(), SerialSettings{}), named("lockin", 200));
     CHECK(s.query("PING?") == "pong");
     CHECK_THROWS_WITH(s.query("QUIET?"), Catch::Contains("asking 'QUIET?' to lockin"));
     CHECK_THROWS_AS(s.query("QUIET?"), TimeoutError);
@@ -163,10 +168,7 @@ TEST_CASE("serial: a reply that comes after its deadline is never read as the ne
         if (cmd == "NUM?") return "42";
         return std::nullopt;
     });
-    SessionOptions o;
-    o.name = "gaussmeter";
-    o.timeout = std::chrono::milliseconds(150);
-    ScpiSession s(std::make_unique<SerialTransport>(pty.path(), SerialSettings{}), o);
+    ScpiSession s(std::make_unique<SerialTransport>(pty.path(), SerialSettings{}), named("gaussmeter", 150));
     CHECK(s.query("FAST?") == "fast");
     CHECK_THROWS_AS(s.query("SLOW?"), TimeoutError);  // "late" comes 100 ms after the deadline
     CHECK(s.query("FAST?") == "fast");               // not "late"
@@ -207,10 +209,7 @@ TEST_CASE("serial: once identified, a session drops late replies up to the answe
         if (cmd == "NUM?") return "42";
         return std::nullopt;
     });
-    SessionOptions o;
-    o.name = "gaussmeter";
-    o.timeout = std::chrono::milliseconds(150);
-    ScpiSession s(std::make_unique<SerialTransport>(pty.path(), SerialSettings{}), o);
+    ScpiSession s(std::make_unique<SerialTransport>(pty.path(), SerialSettings{}), named("gaussmeter", 150));
     REQUIRE(s.identify() == idn);
 
     // 250 ms after its deadline: later than the quiet wait, within the marker's wait (4 deadlines).
