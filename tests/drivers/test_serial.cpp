@@ -218,7 +218,7 @@ TEST_CASE("serial: once identified, a session drops late replies up to the answe
     CHECK(idn_answered == 2);
 
     // 850 ms after its deadline, later than the marker's wait too: the next command fails, naming the marker;
-    // the one after reads up to both markers' answers and is in step.
+    // the one after reads up to the first marker answer, drops the second (it follows at once) and is in step.
     delay_ms = 1000;
     CHECK_THROWS_AS(s.query("SLOW?"), TimeoutError);
     CHECK_THROWS_WITH(s.query_double("NUM?"),
@@ -226,4 +226,31 @@ TEST_CASE("serial: once identified, a session drops late replies up to the answe
     CHECK(s.query_double("NUM?") == 42.0);
     CHECK(s.query_double("NUM?") == 42.0);  // nothing left over
     CHECK(idn_answered == 4);
+}
+
+TEST_CASE("serial: an instrument that keeps sending ends the resynchronisation with an error, not a hang",
+          "[integration][drivers][serial]") {
+    // Lines keep coming and none is the marker's answer (a streaming mode, a wrong baud rate): the session gives
+    // up after a bounded number of lines. A marker the instrument never answers costs one quiet wait later on.
+    std::atomic<bool> streaming{false};
+    const std::string idn = "LSCI,MODEL425,LSA21XY,1.4";
+    PtyInstrument pty([&](const std::string& cmd) -> std::optional<std::string> {
+        if (cmd == "*IDN?") {
+            if (!streaming) return idn;
+            std::string noise;
+            for (int i = 0; i < 299; ++i) noise += "+1.234E-3\r\n";
+            return noise + "+1.234E-3";  // 300 lines, and this marker is never answered
+        }
+        if (cmd == "NUM?") return "42";
+        return std::nullopt;
+    });
+    ScpiSession s(std::make_unique<SerialTransport>(pty.path(), SerialSettings{}), named("gaussmeter", 150));
+    REQUIRE(s.identify() == idn);
+    CHECK_THROWS_AS(s.query("QUIET?"), TimeoutError);  // out of step
+    streaming = true;
+    CHECK_THROWS_WITH(s.query_double("NUM?"), Catch::Contains("256 replies and none the answer") &&
+                                                  Catch::Contains("writing 'NUM?' to gaussmeter"));
+    streaming = false;
+    CHECK(s.query_double("NUM?") == 42.0);  // the remaining noise dropped up to the next marker's answer
+    CHECK(s.query_double("NUM?") == 42.0);
 }

@@ -316,28 +316,47 @@ void ScpiSession::resync_locked() {
         stale_input_ = false;
         return;
     }
-    // A marker: the instrument answers in order, so every late reply comes before the marker's. Lines are read
-    // and dropped until as many marker replies as markers sent (an earlier attempt that timed out leaves its
-    // marker reply still to come).
+    // A marker: the instrument answers in order, so every late reply comes before the marker's answer. Lines are
+    // read and dropped up to that answer, at most max_resync_lines of them (an instrument that keeps sending - a
+    // streaming mode, a wrong baud rate - must not keep the session here).
+    constexpr int max_resync_lines = 256;
     const auto wait = options_.timeout * 4;
     log_->warn("out of step with the instrument: sending *IDN? and dropping replies up to its answer");
     std::string message = "*IDN?";
     message += options_.termination.write;
     transport_->write(message, options_.timeout);
-    ++markers_pending_;
-    while (markers_pending_ > 0) {
+    for (int lines = 0;; ++lines) {
+        if (lines >= max_resync_lines) {
+            marker_unanswered_ = true;
+            throw ProtocolError(fmt::format("out of step: {} replies and none the answer to the marker query '*IDN?' "
+                                            "(is the instrument streaming, or the line's settings wrong?)",
+                                            max_resync_lines));
+        }
         std::string line;
         try {
             line = transport_->read_line(wait, options_.max_reply, options_.termination.read);
         } catch (const ProtocolError&) {
             continue;  // an overlong late reply: dropped by read_line
         } catch (const TimeoutError&) {
+            marker_unanswered_ = true;  // its answer may still come: see below
             throw TimeoutError(fmt::format(
                 "out of step: no reply to the marker query '*IDN?' within {} ms",
                 std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()));
         }
-        if (trim(line) == marker_reply_) --markers_pending_;
-        else if (!trim(line).empty()) log_->warn("dropped a late reply '{}'", shown(line));
+        if (trim(line) == marker_reply_) break;
+        if (!trim(line).empty()) log_->warn("dropped a late reply '{}'", shown(line));
+    }
+    if (marker_unanswered_) {
+        // An earlier marker was not answered in time. If it is answered at all it is before this one, so the line
+        // just read may be its answer and this marker's answer may follow at once: drop lines until the line has
+        // been quiet for one reply timeout. (A marker the instrument never answered costs only this wait.)
+        try {
+            for (int lines = 0; lines < max_resync_lines; ++lines)
+                (void)transport_->read_line(options_.timeout, options_.max_reply, options_.termination.read);
+        } catch (const Error&) {
+        }
+        transport_->discard_input();
+        marker_unanswered_ = false;
     }
     stale_input_ = false;
 }

@@ -117,7 +117,7 @@ private:
     mutable std::mutex mutex_;
     bool stale_input_ = false;  // out of step (a read failed, a reply did not parse): resynchronise first
     std::string marker_reply_;  // the instrument's *IDN? reply: the marker a serial line resynchronises on
-    unsigned markers_pending_ = 0;  // marker queries sent whose reply has not been read yet
+    bool marker_unanswered_ = false;  // a marker query's answer did not come in time (it may still come)
 };
 
 /// Formats a number for a SCPI command: 12 significant digits, no locale ("2e-07", "0.5", "1000").
